@@ -1,0 +1,1 @@
+"""Benchmarks: the pickle baseline against the ONNX server, side by side."""

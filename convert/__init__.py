@@ -1,0 +1,1 @@
+"""Conversion room: pickle set -> one self-contained, parity-gated ONNX graph per model."""

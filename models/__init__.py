@@ -1,0 +1,1 @@
+"""Training room: CICIDS2017 data layer, synthetic flows, and the service's pickle set."""

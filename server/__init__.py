@@ -1,0 +1,1 @@
+"""Serving room: onnxruntime sessions behind Starlette; never loads a pickle."""

@@ -1,0 +1,23 @@
+"""Fixtures shared by every room's tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data" / "cicids2017"
+
+
+@pytest.fixture(scope="session")
+def cicids_dir() -> Path:
+    """The real CICIDS2017 excerpts (`CICIDS2017_DIR`, else `../shared/data/cicids2017`)."""
+    folder = Path(os.environ.get("CICIDS2017_DIR", DEFAULT_SHARED_DATA))
+    if not folder.is_dir() or not any(folder.glob("*.csv")):
+        pytest.skip(
+            f"real CICIDS2017 data not found at {folder}: set CICIDS2017_DIR to a folder of "
+            "CICIDS2017 CSV files to run this test"
+        )
+    return folder
