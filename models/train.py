@@ -1,0 +1,309 @@
+"""Train the existing service's pickle set from CICIDS2017 CSV files or synthetic flows.
+
+    python -m models.train --data ../shared/data/cicids2017 --out models
+    python -m models.train --synthetic 50000 --task multiclass
+
+Writes the six pickles the service loads (see `models.pickle_set`) and `training_report.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+
+from models.csv_layout import MissingColumnsError
+from models.dataset import CsvFormatError, Flows, clean_flows_counted, load_flows
+from models.estimators import build_models, fit_with_progress, hyperparameters
+from models.evaluation import DEFINITIONS, evaluate
+from models.features import FEATURE_NAMES
+from models.labels import UnknownLabelError, binary_label
+from models.overlap import drop_cross_file_repeats
+from models.pickle_set import (
+    FEATURE_NAMES_FILE,
+    LABEL_ENCODER_FILE,
+    MODEL_FILES,
+    REPORT_FILE,
+    SCALER_FILE,
+    dump_pickle,
+    sha256_file,
+    write_atomically,
+)
+from models.synthetic import generate_flows
+
+log = logging.getLogger(__name__)
+
+TASKS = ("binary", "multiclass")
+DEFAULT_OUT = Path("models")
+DEFAULT_SYNTHETIC_ROWS = 50_000
+SEED = 42
+TEST_SIZE = 0.2
+LIBRARIES = (
+    ("numpy", "numpy"),
+    ("pandas", "pandas"),
+    ("scikit-learn", "sklearn"),
+    ("xgboost", "xgboost"),
+)
+
+
+class TrainingDataError(ValueError):
+    """Flows that cannot train the pickle set (unlabelled, too few rows of a class, ...)."""
+
+
+def _require_labels(flows: Flows, task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if not flows.labelled:
+        unlabelled = sorted({f.path for f in flows.files if not f.labelled}) or list(flows.sources)
+        raise TrainingDataError(f"cannot train on flows without labels: {', '.join(unlabelled)}")
+
+
+def _task_labels(flows: Flows, task: str) -> np.ndarray:
+    if task == "multiclass":
+        return flows.labels
+    names, inverse = np.unique(flows.labels.astype(str), return_inverse=True)
+    mapped: np.ndarray = np.array([binary_label(str(n)) for n in names], dtype=object)[inverse]
+    return mapped
+
+
+def _check_split(counts: dict[str, int], test_size: float) -> None:
+    if len(counts) < 2:
+        raise TrainingDataError(f"need at least two classes to train, got {counts or 'no rows'}")
+    scarce = {name: n for name, n in counts.items() if n < 2}
+    if scarce:
+        raise TrainingDataError(f"a stratified split needs >= 2 rows per class; too few: {scarce}")
+    rows = sum(counts.values())
+    if min(round(rows * test_size), rows - round(rows * test_size)) < len(counts):
+        raise TrainingDataError(
+            f"{rows} rows are too few to hold all {len(counts)} classes on both sides of the split"
+        )
+
+
+def _counts(labels: np.ndarray) -> dict[str, int]:
+    names, counts = np.unique(labels.astype(str), return_counts=True)
+    return {str(name): int(count) for name, count in zip(names, counts, strict=True)}
+
+
+def _libraries() -> dict[str, str]:
+    # Module versions, not distributions: XGBoost comes as `xgboost` or `xgboost-cpu`.
+    versions = {name: importlib.import_module(module).__version__ for name, module in LIBRARIES}
+    return {"python": platform.python_version()} | versions
+
+
+def _write_report(report: dict[str, Any], out_dir: Path) -> None:
+    text = json.dumps(report, indent=2, allow_nan=False) + "\n"
+    write_atomically(out_dir / REPORT_FILE, text.encode("utf-8"))
+
+
+def train_pickle_set(
+    flows: Flows,
+    out_dir: Path,
+    *,
+    task: str = "binary",
+    seed: int = SEED,
+    test_size: float = TEST_SIZE,
+    n_estimators: int | None = None,
+    n_jobs: int = -1,
+) -> dict[str, Any]:
+    """Clean the flows, split them, train the three models and write the pickle set.
+
+    Cleaning is the existing training's (NaN rows dropped, +/-inf -> 0); rows that an earlier
+    source file already holds are dropped as well, so a flow published twice cannot sit on both
+    sides of the split. `n_estimators` overrides the forest's 100 trees and XGBoost's rounds
+    (small values make quick test fixtures; the defaults are the service's). Returns the report,
+    also written to `out_dir/training_report.json`.
+    """
+    _require_labels(flows, task)
+    cleaned, cleaning = clean_flows_counted(flows)
+    cleaned, repeats = drop_cross_file_repeats(cleaned)
+    y_names = _task_labels(cleaned, task)
+    per_class = _counts(y_names)
+    _check_split(per_class, test_size)
+    log.info("%d flows to train on: %s", len(cleaned), per_class)
+
+    encoder = LabelEncoder().fit(y_names)
+    y = encoder.transform(y_names)
+    classes = [str(name) for name in encoder.classes_]
+    # Split row numbers, not the matrix, so only the two halves are ever copied.
+    train_rows, test_rows = train_test_split(
+        np.arange(len(cleaned)), test_size=test_size, stratify=y, random_state=seed
+    )
+    x_train, x_test = cleaned.features[train_rows], cleaned.features[test_rows]
+    y_train, y_test = y[train_rows], y[test_rows]
+    scaler = StandardScaler().fit(x_train)
+    x_train = scaler.transform(x_train, copy=False)
+    x_test = scaler.transform(x_test, copy=False)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_reports: dict[str, Any] = {}
+    models = build_models(task, y_train, seed=seed, n_estimators=n_estimators, n_jobs=n_jobs)
+    for name, model in models.items():
+        seconds = fit_with_progress(name, model, x_train, y_train)
+        started = time.perf_counter()
+        predicted = model.predict(x_test)
+        model_reports[name] = {
+            "file": MODEL_FILES[name],
+            "type": type(model).__name__,
+            "hyperparameters": hyperparameters(model),
+            "train_seconds": round(seconds, 3),
+            "test_predict_seconds": round(time.perf_counter() - started, 3),
+        } | evaluate(y_test, predicted, classes)
+        log.info(
+            "%s: accuracy %.4f, f1 %.4f, false-positive rate %.4f",
+            name,
+            model_reports[name]["accuracy"],
+            model_reports[name]["f1"],
+            model_reports[name]["false_positive_rate"],
+        )
+        dump_pickle(model, out_dir / MODEL_FILES[name])
+    dump_pickle(scaler, out_dir / SCALER_FILE)
+    dump_pickle(encoder, out_dir / LABEL_ENCODER_FILE)
+    dump_pickle(list(FEATURE_NAMES), out_dir / FEATURE_NAMES_FILE)
+
+    files = [*MODEL_FILES.values(), SCALER_FILE, LABEL_ENCODER_FILE, FEATURE_NAMES_FILE]
+    report = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": task,
+        "classes": classes,
+        "seed": seed,
+        "features": len(FEATURE_NAMES),
+        "data": {
+            "sources": [vars(source) for source in flows.files]
+            or [{"path": source} for source in flows.sources],
+            "rows_read": len(flows),
+            "rows_per_class_read": flows.class_counts(),
+            "rows_dropped": {
+                "with_nan (existing training's cleaning)": cleaning.rows_with_nan_dropped,
+                "repeated_from_an_earlier_file": repeats,
+                "blank_lines_skipped_while_reading": sum(f.blank_rows_skipped for f in flows.files),
+            },
+            "infinite_values_replaced_by_0": cleaning.infinite_values_zeroed,
+            "rows_used": len(cleaned),
+            "rows_per_class": per_class,
+            "split": {
+                "test_size": test_size,
+                "stratified": True,
+                "random_state": seed,
+                "train_rows": len(train_rows),
+                "test_rows": len(test_rows),
+                "train_rows_per_class": _counts(encoder.classes_[y_train]),
+                "test_rows_per_class": _counts(encoder.classes_[y_test]),
+            },
+            "scaler": "StandardScaler fitted on the train split; models trained on scaled data",
+        },
+        "models": model_reports,
+        "definitions": DEFINITIONS,
+        "files": {
+            name: {"sha256": sha256_file(out_dir / name), "bytes": (out_dir / name).stat().st_size}
+            for name in files
+        },
+        "libraries": _libraries(),
+    }
+    _write_report(report, out_dir)
+    log.info("wrote %s and %s to %s", ", ".join(files), REPORT_FILE, out_dir)
+    return report
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ids-inference train",
+        description="Train the service's pickle set (random forest, XGBoost, decision tree, "
+        "scaler, label encoder, feature names) and write training_report.json.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PATH",
+        help="CICIDS2017 CSV files or folders of them (MachineLearningCVE or TrafficLabelling)",
+    )
+    source.add_argument(
+        "--synthetic",
+        type=_positive_int,
+        metavar="ROWS",
+        help=f"train on ROWS synthetic flows (the default, {DEFAULT_SYNTHETIC_ROWS} rows, "
+        "when no --data is given)",
+    )
+    parser.add_argument("--task", choices=TASKS, default="binary", help="default: binary")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="default: models/"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help=f"random_state of the split, the models and the synthetic flows (default {SEED})",
+    )
+    parser.add_argument(
+        "--n-estimators",
+        type=_positive_int,
+        metavar="N",
+        help="trees of the forest and XGBoost rounds, for quick trials (default: the "
+        "service's 100)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`ids-inference train` / `python -m models.train`."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    started = time.perf_counter()
+    try:
+        if args.data:
+            flows = load_flows(args.data)
+        else:
+            rows = args.synthetic or DEFAULT_SYNTHETIC_ROWS
+            log.info("generating %d synthetic flows (seed %d)", rows, args.seed)
+            flows = generate_flows(rows, seed=args.seed)
+        report = train_pickle_set(
+            flows, args.out, task=args.task, seed=args.seed, n_estimators=args.n_estimators
+        )
+    except (
+        OSError,
+        MissingColumnsError,
+        UnknownLabelError,
+        CsvFormatError,
+        TrainingDataError,
+    ) as error:
+        print(f"ids-inference train: error: {error}", file=sys.stderr)
+        return 1
+    for name, figures in report["models"].items():
+        print(
+            f"{name:<14} accuracy {figures['accuracy']:.4f}  f1 {figures['f1']:.4f}  "
+            f"false-positive rate {figures['false_positive_rate']:.4f}  "
+            f"trained in {figures['train_seconds']:.1f} s"
+        )
+    seconds = time.perf_counter() - started
+    print(f"wrote the pickle set and {REPORT_FILE} to {args.out} in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
