@@ -6,8 +6,15 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-from models.features import FEATURE_NAMES
+import numpy as np
+import pandas as pd
+
+from models.features import FEATURE_NAMES, FRACTIONAL_FEATURES, INTEGER_FEATURES
+
+if TYPE_CHECKING:
+    from models.dataset import Flows
 
 LABEL_COLUMN = "Label"
 MACHINE_LEARNING_CVE = "MachineLearningCVE"
@@ -102,4 +109,53 @@ def locate_columns(names: Sequence[str], path: str) -> ColumnLayout:
         feature_columns=tuple(columns),
         label_column=position.get(LABEL_COLUMN),
         restored=tuple(restored),
+    )
+
+
+def _text(values: np.ndarray, float_format: str | None) -> list[str]:
+    # CICFlowMeter's spelling of the non-finite rates.
+    def one(value: float) -> str:
+        if np.isnan(value):
+            return "NaN"
+        if np.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value) if float_format is None else float_format % value
+
+    return [one(float(value)) for value in values]
+
+
+def write_csv(
+    flows: Flows,
+    handle: TextIO,
+    *,
+    header: bool = True,
+    float_format: str | None = None,
+    line_ending: str = "\n",
+) -> None:
+    """Write flows to an open text file in the MachineLearningCVE layout.
+
+    The header is the original one (stray spaces, repeated `Fwd Header Length`), whole-number
+    features are written as integers, non-finite rates as `Infinity`/`NaN`, and fractions
+    exactly (`repr`) unless `float_format` (say `"%.10g"`, about the dataset's precision) is given.
+    """
+    frame = pd.DataFrame(
+        {
+            name: (
+                np.rint(flows.features[:, i]).astype(np.int64)
+                if name in INTEGER_FEATURES
+                else flows.features[:, i]
+            )
+            for i, name in enumerate(FEATURE_NAMES)
+        }
+    )
+    for name in FRACTIONAL_FEATURES:
+        if not np.isfinite(frame[name].to_numpy()).all():
+            frame[name] = _text(frame[name].to_numpy(), float_format)
+    frame[LABEL_COLUMN] = flows.labels
+    frame.to_csv(
+        handle,
+        header=list(MACHINE_LEARNING_CVE_HEADER) if header else False,
+        index=False,
+        float_format=float_format,
+        lineterminator=line_ending,
     )

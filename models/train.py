@@ -49,6 +49,15 @@ DEFAULT_OUT = Path("models")
 DEFAULT_SYNTHETIC_ROWS = 50_000
 SEED = 42
 TEST_SIZE = 0.2
+DROPPED_WHY = {
+    "with_nan": "the existing training's cleaning: rows holding a NaN are dropped "
+    "(then +/-inf become 0)",
+    "repeated_from_an_earlier_file": "the same flow (all 78 features and the label) is already "
+    "in an earlier input file, e.g. a TrafficLabelling copy of a MachineLearningCVE flow; kept "
+    "once so it cannot fall on both sides of the split (repeats within one file are kept, as "
+    "the existing training did)",
+    "blank_lines": "lines of bare commas, as at the end of some original files",
+}
 LIBRARIES = (
     ("numpy", "numpy"),
     ("pandas", "pandas"),
@@ -101,9 +110,11 @@ def _libraries() -> dict[str, str]:
     return {"python": platform.python_version()} | versions
 
 
-def _write_report(report: dict[str, Any], out_dir: Path) -> None:
+def _write_report(report: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     text = json.dumps(report, indent=2, allow_nan=False) + "\n"
     write_atomically(out_dir / REPORT_FILE, text.encode("utf-8"))
+    written: dict[str, Any] = json.loads(text)  # the caller gets exactly what the file holds
+    return written
 
 
 def train_pickle_set(
@@ -184,10 +195,11 @@ def train_pickle_set(
             "rows_read": len(flows),
             "rows_per_class_read": flows.class_counts(),
             "rows_dropped": {
-                "with_nan (existing training's cleaning)": cleaning.rows_with_nan_dropped,
+                "with_nan": cleaning.rows_with_nan_dropped,
                 "repeated_from_an_earlier_file": repeats,
-                "blank_lines_skipped_while_reading": sum(f.blank_rows_skipped for f in flows.files),
+                "blank_lines": sum(f.blank_rows_skipped for f in flows.files),
             },
+            "rows_dropped_why": DROPPED_WHY,
             "infinite_values_replaced_by_0": cleaning.infinite_values_zeroed,
             "rows_used": len(cleaned),
             "rows_per_class": per_class,
@@ -210,9 +222,9 @@ def train_pickle_set(
         },
         "libraries": _libraries(),
     }
-    _write_report(report, out_dir)
+    written = _write_report(report, out_dir)
     log.info("wrote %s and %s to %s", ", ".join(files), REPORT_FILE, out_dir)
-    return report
+    return written
 
 
 def _positive_int(text: str) -> int:
