@@ -24,16 +24,11 @@ from models.overlap import drop_cross_file_repeats
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # The generator's joint log-normal core, in this order.
 CORE = ("duration", "fwd_packets", "bwd_packets", "fwd_payload_mean", "bwd_payload_mean")
-# Flag columns that are 0/1 in CICIDS2017 and not constant zero.
+# Flag columns that are 0/1 in CICIDS2017 and not constant zero (CWE and the URG/PSH ones
+# other than Fwd PSH Flags are always 0).
 FLAGS = (
     "Fwd PSH Flags",
-    "FIN Flag Count",
-    "SYN Flag Count",
-    "RST Flag Count",
-    "PSH Flag Count",
-    "ACK Flag Count",
-    "URG Flag Count",
-    "ECE Flag Count",
+    *(name for name in FEATURE_NAMES if name.endswith("Flag Count") and name != "CWE Flag Count"),
 )
 TOP_VALUES = 8
 MIN_ROWS_FOR_CORRELATION = 20

@@ -86,35 +86,14 @@ FEATURE_NAMES: tuple[str, ...] = (
 N_FEATURES = len(FEATURE_NAMES)
 assert N_FEATURES == 78
 
-# Features CICFlowMeter computes as ratios, means or deviations; every other feature is a whole
-# number (a count, a byte total, a microsecond time, a flag) even where a file writes "51885.0".
+# Features CICFlowMeter computes as means, deviations, rates or sizes per packet; every other
+# feature is a whole number (a count, a byte total, a microsecond time, a flag) even where a file
+# writes "51885.0".
 FRACTIONAL_FEATURES: frozenset[str] = frozenset(
-    {
-        "Fwd Packet Length Mean",
-        "Fwd Packet Length Std",
-        "Bwd Packet Length Mean",
-        "Bwd Packet Length Std",
-        "Flow Bytes/s",
-        "Flow Packets/s",
-        "Flow IAT Mean",
-        "Flow IAT Std",
-        "Fwd IAT Mean",
-        "Fwd IAT Std",
-        "Bwd IAT Mean",
-        "Bwd IAT Std",
-        "Fwd Packets/s",
-        "Bwd Packets/s",
-        "Packet Length Mean",
-        "Packet Length Std",
-        "Packet Length Variance",
-        "Average Packet Size",
-        "Avg Fwd Segment Size",
-        "Avg Bwd Segment Size",
-        "Active Mean",
-        "Active Std",
-        "Idle Mean",
-        "Idle Std",
-    }
+    name
+    for name in FEATURE_NAMES
+    if name.endswith((" Mean", " Std", " Variance", "/s", " Segment Size"))
+    or name == "Average Packet Size"
 )
 INTEGER_FEATURES: tuple[str, ...] = tuple(
     name for name in FEATURE_NAMES if name not in FRACTIONAL_FEATURES

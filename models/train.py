@@ -137,7 +137,10 @@ def train_pickle_set(
     """
     _require_labels(flows, task)
     cleaned, cleaning = clean_flows_counted(flows)
+    before = cleaned.class_counts()
     cleaned, repeats = drop_cross_file_repeats(cleaned)
+    after = cleaned.class_counts()
+    repeats_per_class = {k: n - after.get(k, 0) for k, n in before.items() if n != after.get(k)}
     y_names = _task_labels(cleaned, task)
     per_class = _counts(y_names)
     _check_split(per_class, test_size)
@@ -200,6 +203,7 @@ def train_pickle_set(
                 "blank_lines": sum(f.blank_rows_skipped for f in flows.files),
             },
             "rows_dropped_why": DROPPED_WHY,
+            "repeated_rows_per_class": repeats_per_class,
             "infinite_values_replaced_by_0": cleaning.infinite_values_zeroed,
             "rows_used": len(cleaned),
             "rows_per_class": per_class,

@@ -119,6 +119,12 @@ def test_binary_random_forest_reaches_f1_099_on_real_data(cicids_dir: Path, tmp_
     assert report["classes"] == ["ATTACK", "BENIGN"]
     assert report["models"]["random_forest"]["f1"] >= 0.99
     assert report["data"]["rows_dropped"]["repeated_from_an_earlier_file"] == 795
+    assert report["data"]["repeated_rows_per_class"] == {
+        "BENIGN": 115,
+        XSS: 655,
+        SQLI: 23,
+        BF: 2,
+    }
 
 
 def test_multiclass_has_the_six_real_classes(cicids_dir: Path, tmp_path: Path) -> None:
