@@ -31,6 +31,15 @@ class CsvFormatError(ValueError):
     """A CSV file that cannot be read as CICIDS2017 flow records."""
 
 
+def label_counts(labels: np.ndarray) -> dict[str, int]:
+    """Rows per label, largest first (ties by name)."""
+    # Hash-based counting: no per-row string copies, even for millions of rows.
+    counts = pd.Series(labels, dtype=object).value_counts(sort=False)
+    return dict(
+        sorted(((str(k), int(n)) for k, n in counts.items()), key=lambda kn: (-kn[1], kn[0]))
+    )
+
+
 def _no_rows() -> np.ndarray:
     return np.zeros(0, dtype=np.int32)
 
@@ -83,9 +92,7 @@ class Flows:
 
     def class_counts(self) -> dict[str, int]:
         """Rows per label, largest class first."""
-        names, counts = np.unique(self.labels.astype(str), return_counts=True)
-        order = np.argsort(-counts, kind="stable")
-        return {str(names[i]): int(counts[i]) for i in order}
+        return label_counts(self.labels)
 
     def select(self, rows: np.ndarray) -> Flows:
         """The rows picked by a boolean mask or index array, as new arrays."""

@@ -11,7 +11,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _row_hashes(flows: Flows) -> np.ndarray:
-    hashes: np.ndarray = pd.util.hash_array(flows.labels.astype(str))
+    hashes: np.ndarray = pd.util.hash_array(flows.labels.astype(object))
     for column in range(flows.features.shape[1]):
         # Equal values hash equally whatever their bits: -0.0 is 0.0, as it is to the models.
         hashes = hashes * _MIX ^ pd.util.hash_array(flows.features[:, column] + 0.0)
@@ -19,7 +19,7 @@ def _row_hashes(flows: Flows) -> np.ndarray:
 
 
 def _exact_keys(flows: Flows, rows: np.ndarray) -> np.ndarray:
-    label_ids = np.unique(flows.labels[rows].astype(str), return_inverse=True)[1]
+    label_ids = pd.factorize(flows.labels[rows])[0]
     table = np.column_stack([flows.features[rows] + 0.0, label_ids.astype(np.float64)])
     as_bytes = np.ascontiguousarray(table).view(
         np.dtype((np.void, table.dtype.itemsize * table.shape[1]))

@@ -20,11 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
 from models.csv_layout import MissingColumnsError
-from models.dataset import CsvFormatError, Flows, clean_flows_counted, load_flows
+from models.dataset import (
+    CsvFormatError,
+    Flows,
+    clean_flows_counted,
+    label_counts,
+    load_flows,
+)
 from models.estimators import build_models, fit_with_progress, hyperparameters
 from models.evaluation import DEFINITIONS, evaluate
 from models.features import FEATURE_NAMES
@@ -81,8 +88,8 @@ def _require_labels(flows: Flows, task: str) -> None:
 def _task_labels(flows: Flows, task: str) -> np.ndarray:
     if task == "multiclass":
         return flows.labels
-    names, inverse = np.unique(flows.labels.astype(str), return_inverse=True)
-    mapped: np.ndarray = np.array([binary_label(str(n)) for n in names], dtype=object)[inverse]
+    codes, names = pd.factorize(flows.labels)
+    mapped: np.ndarray = np.array([binary_label(str(n)) for n in names], dtype=object)[codes]
     return mapped
 
 
@@ -97,11 +104,6 @@ def _check_split(counts: dict[str, int], test_size: float) -> None:
         raise TrainingDataError(
             f"{rows} rows are too few to hold all {len(counts)} classes on both sides of the split"
         )
-
-
-def _counts(labels: np.ndarray) -> dict[str, int]:
-    names, counts = np.unique(labels.astype(str), return_counts=True)
-    return {str(name): int(count) for name, count in zip(names, counts, strict=True)}
 
 
 def _libraries() -> dict[str, str]:
@@ -142,7 +144,7 @@ def train_pickle_set(
     after = cleaned.class_counts()
     repeats_per_class = {k: n - after.get(k, 0) for k, n in before.items() if n != after.get(k)}
     y_names = _task_labels(cleaned, task)
-    per_class = _counts(y_names)
+    per_class = label_counts(y_names)
     _check_split(per_class, test_size)
     log.info("%d flows to train on: %s", len(cleaned), per_class)
 
@@ -213,8 +215,8 @@ def train_pickle_set(
                 "random_state": seed,
                 "train_rows": len(train_rows),
                 "test_rows": len(test_rows),
-                "train_rows_per_class": _counts(encoder.classes_[y_train]),
-                "test_rows_per_class": _counts(encoder.classes_[y_test]),
+                "train_rows_per_class": label_counts(encoder.classes_[y_train]),
+                "test_rows_per_class": label_counts(encoder.classes_[y_test]),
             },
             "scaler": "StandardScaler fitted on the train split; models trained on scaled data",
         },
