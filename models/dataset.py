@@ -15,9 +15,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.csv_layout import ColumnLayout, locate_columns, read_header
+from models.csv_layout import ColumnLayout, MissingColumnsError, locate_columns, read_header
 from models.features import N_FEATURES
 from models.labels import UnknownLabelError, canonical_label
+
+__all__ = [
+    "UNLABELLED",
+    "CsvFormatError",
+    "Flows",
+    "MissingColumnsError",
+    "SourceFile",
+    "UnknownLabelError",
+    "clean_flows",
+    "clean_flows_counted",
+    "csv_files",
+    "label_counts",
+    "load_flows",
+]
 
 log = logging.getLogger(__name__)
 

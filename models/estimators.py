@@ -121,3 +121,17 @@ def hyperparameters(model: Any) -> dict[str, Any]:
         if isinstance(value, bool | int | str)
         or (isinstance(value, float) and math.isfinite(value))
     }
+
+
+def model_size(model: Any) -> dict[str, int]:
+    """How big the fitted model is (what a converted graph will have to hold)."""
+    if isinstance(model, RandomForestClassifier):
+        trees = model.estimators_
+        return {"trees": len(trees), "nodes": sum(t.tree_.node_count for t in trees)}
+    if isinstance(model, XGBClassifier):
+        booster = model.get_booster()
+        return {
+            "boosting_rounds": booster.num_boosted_rounds(),
+            "trees": len(booster.get_dump()),
+        }
+    return {"nodes": int(model.tree_.node_count), "depth": int(model.get_depth())}

@@ -32,7 +32,7 @@ from models.dataset import (
     label_counts,
     load_flows,
 )
-from models.estimators import build_models, fit_with_progress, hyperparameters
+from models.estimators import build_models, fit_with_progress, hyperparameters, model_size
 from models.evaluation import DEFINITIONS, evaluate
 from models.features import FEATURE_NAMES
 from models.labels import UnknownLabelError, binary_label
@@ -172,6 +172,7 @@ def train_pickle_set(
             "file": MODEL_FILES[name],
             "type": type(model).__name__,
             "hyperparameters": hyperparameters(model),
+            "size": model_size(model),
             "train_seconds": round(seconds, 3),
             "test_predict_seconds": round(time.perf_counter() - started, 3),
         } | evaluate(y_test, predicted, classes)

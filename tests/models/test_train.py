@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,12 +158,25 @@ def test_multiclass_set_keeps_every_class(multiclass_set: PickleSetFixture) -> N
     assert len(report["models"]["random_forest"]["per_class"]) == len(classes)
 
 
-def test_cli_trains_synthetic_flows_by_default(tmp_path: Path) -> None:
-    argv = ["train", "--synthetic", "400", "--n-estimators", "3", "--out", str(tmp_path)]
+def test_training_runs_as_a_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "models.train", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "--synthetic ROWS" in done.stdout
+
+
+def test_without_data_the_cli_trains_on_synthetic_flows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("models.train.DEFAULT_SYNTHETIC_ROWS", 400)
+    argv = ["train", "--n-estimators", "3", "--out", str(tmp_path)]
     assert cli_main(argv) == 0
     report = json.loads((tmp_path / REPORT_FILE).read_text())
     assert report["data"]["sources"][0]["path"] == "synthetic(rows=400, seed=42)"
     assert report["models"]["random_forest"]["hyperparameters"]["n_estimators"] == 3
+    assert report["models"]["random_forest"]["size"]["trees"] == 3
+    assert report["models"]["xgboost"]["size"]["boosting_rounds"] == 3
 
 
 @pytest.mark.parametrize(
