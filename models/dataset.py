@@ -179,19 +179,22 @@ def _chunks(path: Path, layout: ColumnLayout) -> Iterator[pd.DataFrame]:
         dtypes[layout.label_column] = "category"
     # Typed columns: floats parse straight into float64 (`Infinity`, `NaN`, `51885.0` included)
     # and labels into categories, so a chunk never holds per-cell Python strings.
-    yield from pd.read_csv(
-        path,
-        header=None,
-        skiprows=1,
-        usecols=columns,
-        dtype=dtypes,
-        chunksize=CHUNK_ROWS,
-        encoding="utf-8",
-        # The original files hold a lone cp1252 dash byte in some labels: decode it as U+FFFD
-        # and let canonical_label match the label by its letters.
-        encoding_errors="replace",
-        engine="c",
-    )
+    try:
+        yield from pd.read_csv(
+            path,
+            header=None,
+            skiprows=1,
+            usecols=columns,
+            dtype=dtypes,
+            chunksize=CHUNK_ROWS,
+            encoding="utf-8",
+            # The original files hold a lone cp1252 dash byte in some labels: decode it as
+            # U+FFFD and let canonical_label match the label by its letters.
+            encoding_errors="replace",
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        return  # a header and no rows: nothing to read
 
 
 @dataclass

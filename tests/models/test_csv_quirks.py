@@ -208,6 +208,12 @@ def test_missing_inputs_are_clear_errors(
         load_flows([tmp_path / name])
 
 
+def test_a_header_without_rows_loads_no_flows(tmp_path: Path) -> None:
+    flows = load_flows([write(tmp_path / "header.csv", RAW_HEADER, [])])
+    assert flows.features.shape == (0, 78)
+    assert flows.files[0].rows == 0
+
+
 def test_folders_expand_to_their_csv_files_each_read_once(tmp_path: Path) -> None:
     write(tmp_path / "b.csv", RAW_HEADER, [[*values(2), "DDoS"]])
     write(tmp_path / "a.CSV", CLEAN_HEADER, [[*values(1), "BENIGN"]])
