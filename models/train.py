@@ -15,6 +15,7 @@ import logging
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from models.pickle_set import (
     FEATURE_NAMES_FILE,
     LABEL_ENCODER_FILE,
     MODEL_FILES,
+    PICKLE_FILES,
     REPORT_FILE,
     SCALER_FILE,
     dump_pickle,
@@ -119,6 +121,114 @@ def _write_report(report: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     return written
 
 
+@dataclass(frozen=True)
+class _Split:
+    """Scaled train and test halves, with what fitted them."""
+
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    encoder: LabelEncoder
+    scaler: StandardScaler
+
+
+def _read_summary(flows: Flows) -> dict[str, Any]:
+    return {
+        "sources": [vars(source) for source in flows.files]
+        or [{"path": source} for source in flows.sources],
+        "rows_read": len(flows),
+        "rows_per_class_read": flows.class_counts(),
+    }
+
+
+def _clean(flows: Flows) -> tuple[Flows, dict[str, Any]]:
+    """The existing training's cleaning, then one copy of each flow repeated across files."""
+    cleaned, counts = clean_flows_counted(flows)
+    before = cleaned.class_counts()
+    cleaned, repeats = drop_cross_file_repeats(cleaned)
+    after = cleaned.class_counts()
+    return cleaned, {
+        "rows_dropped": {
+            "with_nan": counts.rows_with_nan_dropped,
+            "repeated_from_an_earlier_file": repeats,
+            "blank_lines": sum(f.blank_rows_skipped for f in flows.files),
+        },
+        "rows_dropped_why": DROPPED_WHY,
+        "repeated_rows_per_class": {
+            name: n - after.get(name, 0) for name, n in before.items() if n != after.get(name)
+        },
+        "infinite_values_replaced_by_0": counts.infinite_values_zeroed,
+        "rows_used": len(cleaned),
+    }
+
+
+def _split(flows: Flows, task: str, seed: int, test_size: float) -> tuple[_Split, dict[str, Any]]:
+    y_names = _task_labels(flows, task)
+    per_class = label_counts(y_names)
+    _check_split(per_class, test_size)
+    log.info("%d flows to train on: %s", len(flows), per_class)
+    encoder = LabelEncoder().fit(y_names)
+    y = encoder.transform(y_names)
+    # Split row numbers, not the matrix, so only the two halves are ever copied.
+    train_rows, test_rows = train_test_split(
+        np.arange(len(flows)), test_size=test_size, stratify=y, random_state=seed
+    )
+    x_train, x_test = flows.features[train_rows], flows.features[test_rows]
+    scaler = StandardScaler().fit(x_train)
+    split = _Split(
+        # the halves are fresh copies: scale them in place
+        x_train=scaler.transform(x_train, copy=False),
+        x_test=scaler.transform(x_test, copy=False),
+        y_train=y[train_rows],
+        y_test=y[test_rows],
+        encoder=encoder,
+        scaler=scaler,
+    )
+    return split, {
+        "rows_per_class": per_class,
+        "split": {
+            "test_size": test_size,
+            "stratified": True,
+            "random_state": seed,
+            "train_rows": len(train_rows),
+            "test_rows": len(test_rows),
+            "train_rows_per_class": label_counts(encoder.classes_[split.y_train]),
+            "test_rows_per_class": label_counts(encoder.classes_[split.y_test]),
+        },
+        "scaler": "StandardScaler fitted on the train split; models trained on scaled data",
+    }
+
+
+def _train_and_pickle(models: dict[str, Any], split: _Split, out_dir: Path) -> dict[str, Any]:
+    classes = [str(name) for name in split.encoder.classes_]
+    reports: dict[str, Any] = {}
+    for name, model in models.items():
+        seconds = fit_with_progress(name, model, split.x_train, split.y_train)
+        started = time.perf_counter()
+        predicted = model.predict(split.x_test)
+        reports[name] = {
+            "file": MODEL_FILES[name],
+            "type": type(model).__name__,
+            "hyperparameters": hyperparameters(model),
+            "size": model_size(model),
+            "train_seconds": round(seconds, 3),
+            "test_predict_seconds": round(time.perf_counter() - started, 3),
+        } | evaluate(split.y_test, predicted, classes)
+        log.info(
+            "%s: accuracy %.4f, f1 %.4f, false-positive rate %.4f",
+            name,
+            reports[name]["accuracy"],
+            reports[name]["f1"],
+            reports[name]["false_positive_rate"],
+        )
+        dump_pickle(model, out_dir / MODEL_FILES[name])
+    dump_pickle(split.scaler, out_dir / SCALER_FILE)
+    dump_pickle(split.encoder, out_dir / LABEL_ENCODER_FILE)
+    dump_pickle(list(FEATURE_NAMES), out_dir / FEATURE_NAMES_FILE)
+    return reports
+
+
 def train_pickle_set(
     flows: Flows,
     out_dir: Path,
@@ -138,99 +248,33 @@ def train_pickle_set(
     also written to `out_dir/training_report.json`.
     """
     _require_labels(flows, task)
-    cleaned, cleaning = clean_flows_counted(flows)
-    before = cleaned.class_counts()
-    cleaned, repeats = drop_cross_file_repeats(cleaned)
-    after = cleaned.class_counts()
-    repeats_per_class = {k: n - after.get(k, 0) for k, n in before.items() if n != after.get(k)}
-    y_names = _task_labels(cleaned, task)
-    per_class = label_counts(y_names)
-    _check_split(per_class, test_size)
-    log.info("%d flows to train on: %s", len(cleaned), per_class)
-
-    encoder = LabelEncoder().fit(y_names)
-    y = encoder.transform(y_names)
-    classes = [str(name) for name in encoder.classes_]
-    # Split row numbers, not the matrix, so only the two halves are ever copied.
-    train_rows, test_rows = train_test_split(
-        np.arange(len(cleaned)), test_size=test_size, stratify=y, random_state=seed
-    )
-    x_train, x_test = cleaned.features[train_rows], cleaned.features[test_rows]
-    y_train, y_test = y[train_rows], y[test_rows]
-    scaler = StandardScaler().fit(x_train)
-    x_train = scaler.transform(x_train, copy=False)
-    x_test = scaler.transform(x_test, copy=False)
-
+    data = _read_summary(flows)
+    cleaned, cleaning = _clean(flows)
+    # Each matrix goes as soon as the next exists, when the caller holds no other reference:
+    # with the full dataset that halves the peak memory.
+    del flows
+    split, split_summary = _split(cleaned, task, seed, test_size)
+    del cleaned
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_reports: dict[str, Any] = {}
-    models = build_models(task, y_train, seed=seed, n_estimators=n_estimators, n_jobs=n_jobs)
-    for name, model in models.items():
-        seconds = fit_with_progress(name, model, x_train, y_train)
-        started = time.perf_counter()
-        predicted = model.predict(x_test)
-        model_reports[name] = {
-            "file": MODEL_FILES[name],
-            "type": type(model).__name__,
-            "hyperparameters": hyperparameters(model),
-            "size": model_size(model),
-            "train_seconds": round(seconds, 3),
-            "test_predict_seconds": round(time.perf_counter() - started, 3),
-        } | evaluate(y_test, predicted, classes)
-        log.info(
-            "%s: accuracy %.4f, f1 %.4f, false-positive rate %.4f",
-            name,
-            model_reports[name]["accuracy"],
-            model_reports[name]["f1"],
-            model_reports[name]["false_positive_rate"],
-        )
-        dump_pickle(model, out_dir / MODEL_FILES[name])
-    dump_pickle(scaler, out_dir / SCALER_FILE)
-    dump_pickle(encoder, out_dir / LABEL_ENCODER_FILE)
-    dump_pickle(list(FEATURE_NAMES), out_dir / FEATURE_NAMES_FILE)
-
-    files = [*MODEL_FILES.values(), SCALER_FILE, LABEL_ENCODER_FILE, FEATURE_NAMES_FILE]
+    models = build_models(task, split.y_train, seed=seed, n_estimators=n_estimators, n_jobs=n_jobs)
+    model_reports = _train_and_pickle(models, split, out_dir)
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "task": task,
-        "classes": classes,
+        "classes": [str(name) for name in split.encoder.classes_],
         "seed": seed,
         "features": len(FEATURE_NAMES),
-        "data": {
-            "sources": [vars(source) for source in flows.files]
-            or [{"path": source} for source in flows.sources],
-            "rows_read": len(flows),
-            "rows_per_class_read": flows.class_counts(),
-            "rows_dropped": {
-                "with_nan": cleaning.rows_with_nan_dropped,
-                "repeated_from_an_earlier_file": repeats,
-                "blank_lines": sum(f.blank_rows_skipped for f in flows.files),
-            },
-            "rows_dropped_why": DROPPED_WHY,
-            "repeated_rows_per_class": repeats_per_class,
-            "infinite_values_replaced_by_0": cleaning.infinite_values_zeroed,
-            "rows_used": len(cleaned),
-            "rows_per_class": per_class,
-            "split": {
-                "test_size": test_size,
-                "stratified": True,
-                "random_state": seed,
-                "train_rows": len(train_rows),
-                "test_rows": len(test_rows),
-                "train_rows_per_class": label_counts(encoder.classes_[y_train]),
-                "test_rows_per_class": label_counts(encoder.classes_[y_test]),
-            },
-            "scaler": "StandardScaler fitted on the train split; models trained on scaled data",
-        },
+        "data": data | cleaning | split_summary,
         "models": model_reports,
         "definitions": DEFINITIONS,
         "files": {
             name: {"sha256": sha256_file(out_dir / name), "bytes": (out_dir / name).stat().st_size}
-            for name in files
+            for name in PICKLE_FILES
         },
         "libraries": _libraries(),
     }
     written = _write_report(report, out_dir)
-    log.info("wrote %s and %s to %s", ", ".join(files), REPORT_FILE, out_dir)
+    log.info("wrote %s and %s to %s", ", ".join(PICKLE_FILES), REPORT_FILE, out_dir)
     return written
 
 
@@ -284,6 +328,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_flows(args: argparse.Namespace) -> Flows:
+    if args.data:
+        return load_flows(args.data)
+    rows = args.synthetic or DEFAULT_SYNTHETIC_ROWS
+    log.info("generating %d synthetic flows (seed %d)", rows, args.seed)
+    return generate_flows(rows, seed=args.seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`ids-inference train` / `python -m models.train`."""
     args = _parser().parse_args(argv)
@@ -295,14 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.perf_counter()
     try:
-        if args.data:
-            flows = load_flows(args.data)
-        else:
-            rows = args.synthetic or DEFAULT_SYNTHETIC_ROWS
-            log.info("generating %d synthetic flows (seed %d)", rows, args.seed)
-            flows = generate_flows(rows, seed=args.seed)
+        # No local name keeps the flows: train_pickle_set can free the raw matrix once cleaned.
         report = train_pickle_set(
-            flows, args.out, task=args.task, seed=args.seed, n_estimators=args.n_estimators
+            _input_flows(args),
+            args.out,
+            task=args.task,
+            seed=args.seed,
+            n_estimators=args.n_estimators,
         )
     except (
         OSError,
