@@ -97,152 +97,173 @@ def _core(p: Mapping[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
     return capped
 
 
-def _generate_class(p: Mapping[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.zeros((n, N_FEATURES), dtype=np.float64)
+class _ClassSampler:
+    """Draws the flows of one class, one group of related features at a time."""
 
-    def put(name: str, values: np.ndarray) -> None:
-        out[:, _COLUMN[name]] = values
+    def __init__(self, p: Mapping[str, Any], n: int, rng: np.random.Generator) -> None:
+        self.p, self.n, self.rng = p, n, rng
+        self.out = np.zeros((n, N_FEATURES), dtype=np.float64)
 
-    def uniform(low: float, high: float) -> np.ndarray:
-        return rng.uniform(low, high, n)
+    def put(self, name: str, values: np.ndarray) -> None:
+        self.out[:, _COLUMN[name]] = values
 
-    core = _core(p, n, rng)
-    nf = np.maximum(np.rint(core[:, 1]), 1)
-    nb = np.where(rng.random(n) < p["no_backward_rate"], 0, np.maximum(np.rint(core[:, 2]), 1))
-    nf = np.where((nf == 1) & (nb == 0), 2, nf)  # CICFlowMeter emits no one-packet flows
-    draw = rng.random(n)
-    minus_one, zero = p["duration_minus_one_rate"], p["duration_zero_rate"]
-    duration = np.where(
-        draw < minus_one,
-        -1,
-        np.where(draw < minus_one + zero, 0, np.maximum(np.rint(core[:, 0]), 1)),
-    )
-    fwd_total = np.where(
-        rng.random(n) < p["fwd_empty_rate"], 0, np.rint(nf * np.maximum(core[:, 3], 1))
-    )
-    bwd_total = np.where(
-        (nb == 0) | (rng.random(n) < p["bwd_empty_rate"]),
-        0,
-        np.rint(nb * np.maximum(core[:, 4], 1)),
-    )
+    def get(self, name: str) -> np.ndarray:
+        column: np.ndarray = self.out[:, _COLUMN[name]]
+        return column
 
-    # Packet lengths per direction.
-    cap = p["payload_max"]
-    lengths = {}
-    for side, count, total in (("Fwd", nf, fwd_total), ("Bwd", nb, bwd_total)):
+    def uniform(self, low: float, high: float) -> np.ndarray:
+        return self.rng.uniform(low, high, self.n)
+
+    def chance(self, rate: float) -> np.ndarray:
+        happens: np.ndarray = self.rng.random(self.n) < rate
+        return happens
+
+    def sample(self) -> np.ndarray:
+        self.counts_and_sizes()
+        for side in ("Fwd", "Bwd"):
+            self.packet_lengths(side)
+        self.all_packets()
+        self.rates()
+        self.inter_arrival_times()
+        self.idle_and_active()
+        self.headers_flags_ports()
+        return self.out
+
+    def counts_and_sizes(self) -> None:
+        p, core = self.p, _core(self.p, self.n, self.rng)
+        nf = np.maximum(np.rint(core[:, 1]), 1)
+        nb = np.where(self.chance(p["no_backward_rate"]), 0, np.maximum(np.rint(core[:, 2]), 1))
+        nf = np.where((nf == 1) & (nb == 0), 2, nf)  # CICFlowMeter emits no one-packet flows
+        draw = self.rng.random(self.n)
+        minus_one, zero = p["duration_minus_one_rate"], p["duration_zero_rate"]
+        duration = np.maximum(np.rint(core[:, 0]), 1)
+        duration = np.where(draw < minus_one + zero, 0, duration)
+        self.put("Flow Duration", np.where(draw < minus_one, -1, duration))
+        fwd_total = np.rint(nf * np.maximum(core[:, 3], 1))
+        bwd_total = np.rint(nb * np.maximum(core[:, 4], 1))
+        self.put("Total Fwd Packets", nf)
+        self.put("Total Backward Packets", nb)
+        self.put(
+            "Total Length of Fwd Packets", np.where(self.chance(p["fwd_empty_rate"]), 0, fwd_total)
+        )
+        empty_bwd = (nb == 0) | self.chance(p["bwd_empty_rate"])
+        self.put("Total Length of Bwd Packets", np.where(empty_bwd, 0, bwd_total))
+        for side, name in (("Fwd", "Fwd Packets"), ("Bwd", "Backward Packets")):
+            self.put(f"Subflow {side} Packets", self.get(f"Total {name}"))
+            self.put(f"Subflow {side} Bytes", self.get(f"Total Length of {side} Packets"))
+        self.put("Down/Up Ratio", np.floor(nb / nf))
+
+    def packet_lengths(self, side: str) -> None:
+        count = self.get(f"Subflow {side} Packets")
+        total = self.get(f"Total Length of {side} Packets")
         key = side.lower()
-        zero_min = rng.random(n) < p[f"{key}_min_zero_rate"]
-        min_fraction = np.where(zero_min, 0.0, uniform(0.2, 1.0))
-        ratio_mean, ratio_std = p[f"{key}_max_over_mean_log"]
-        mean = total / np.maximum(count, 1)
-        target = np.minimum(mean * np.exp(np.abs(rng.normal(ratio_mean, ratio_std, n))), cap)
-        lengths[side] = _spread(total, count, min_fraction, target)
-        mean, std, high, low = lengths[side]
-        put(f"Total Length of {side} Packets", total)
-        put(f"{side} Packet Length Max", high)
-        put(f"{side} Packet Length Min", low)
-        put(f"{side} Packet Length Mean", mean)
-        put(f"{side} Packet Length Std", std)
-        put(f"Avg {side} Segment Size", mean)
-    put("Total Fwd Packets", nf)
-    put("Total Backward Packets", nb)
-    put("Subflow Fwd Packets", nf)
-    put("Subflow Bwd Packets", nb)
-    put("Subflow Fwd Bytes", fwd_total)
-    put("Subflow Bwd Bytes", bwd_total)
-    put("Down/Up Ratio", np.floor(nb / nf))
-
-    # All packets together. CICFlowMeter counts the first packet (a forward one, nearly always
-    # the smallest) twice in these statistics: mean over n + 1 values, size over n.
-    packets = nf + nb
-    first = lengths["Fwd"][3]
-    (f_mean, f_std, f_max, f_min), (b_mean, b_std, b_max, b_min) = lengths["Fwd"], lengths["Bwd"]
-    both_total = fwd_total + bwd_total + first
-    all_mean = both_total / (packets + 1)
-    squares = (
-        (nf - 1) * f_std**2 + nf * f_mean**2 + np.maximum(nb - 1, 0) * b_std**2 + nb * b_mean**2
-    ) + first**2
-    variance = np.maximum(squares - (packets + 1) * all_mean**2, 0) / packets
-    put("Min Packet Length", np.where(nb > 0, np.minimum(f_min, b_min), f_min))
-    put("Max Packet Length", np.maximum(f_max, b_max))
-    put("Packet Length Mean", all_mean)
-    put("Packet Length Std", np.sqrt(variance))
-    put("Packet Length Variance", variance)
-    put("Average Packet Size", both_total / packets)
-
-    # Duration and the rates derived from it. Duration 0 makes the flow rates Infinity, or NaN
-    # for 0 bytes; -1 makes them negative; the per-direction rates are then 0, as in the data.
-    put("Flow Duration", duration)
-    seconds = np.where(duration != 0, duration, 1) / MICROSECONDS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        put(
-            "Flow Bytes/s",
-            np.where(
-                duration != 0, (fwd_total + bwd_total) / seconds, (fwd_total + bwd_total) / 0.0
-            ),
+        min_fraction = np.where(
+            self.chance(self.p[f"{key}_min_zero_rate"]), 0.0, self.uniform(0.2, 1.0)
         )
-    put("Flow Packets/s", np.where(duration != 0, packets / seconds, np.inf))
-    put("Fwd Packets/s", np.where(duration > 0, nf / seconds, 0))
-    put("Bwd Packets/s", np.where(duration > 0, nb / seconds, 0))
+        ratio_mean, ratio_std = self.p[f"{key}_max_over_mean_log"]
+        ratio = np.exp(np.abs(self.rng.normal(ratio_mean, ratio_std, self.n)))
+        target = np.minimum(total / np.maximum(count, 1) * ratio, self.p["payload_max"])
+        mean, std, high, low = _spread(total, count, min_fraction, target)
+        self.put(f"{side} Packet Length Max", high)
+        self.put(f"{side} Packet Length Min", low)
+        self.put(f"{side} Packet Length Mean", mean)
+        self.put(f"{side} Packet Length Std", std)
+        self.put(f"Avg {side} Segment Size", mean)
 
-    # Inter-arrival times (microseconds): gaps between consecutive packets of the flow and of
-    # each direction. A non-positive duration leaves every flow gap equal to it.
-    timed = duration > 0
-    iat_mean, iat_std, iat_max, iat_min = _spread(
-        np.maximum(duration, 0), packets - 1, uniform(0, 1) ** 3, duration * uniform(0.3, 1.0)
-    )
-    put("Flow IAT Mean", np.where(timed, iat_mean, duration))
-    put("Flow IAT Std", np.where(timed, iat_std, 0))
-    put("Flow IAT Max", np.where(timed, iat_max, duration))
-    put("Flow IAT Min", np.where(timed, iat_min, duration))
-    for side, count, share in (("Fwd", nf, uniform(0.5, 1.0)), ("Bwd", nb, uniform(0.2, 1.0))):
-        total = np.where(timed & (count >= 2), np.rint(np.maximum(duration, 0) * share), 0)
-        mean, std, high, low = _spread(
-            total, count - 1, uniform(0, 1) ** 3, total * uniform(0.3, 1.0)
+    def all_packets(self) -> None:
+        # CICFlowMeter counts the first packet (a forward one, nearly always the smallest) twice
+        # in these statistics: the mean is over n + 1 values, the average size over n.
+        nf, nb = self.get("Total Fwd Packets"), self.get("Total Backward Packets")
+        f_mean, f_std = self.get("Fwd Packet Length Mean"), self.get("Fwd Packet Length Std")
+        b_mean, b_std = self.get("Bwd Packet Length Mean"), self.get("Bwd Packet Length Std")
+        f_min, b_min = self.get("Fwd Packet Length Min"), self.get("Bwd Packet Length Min")
+        first, packets = f_min, nf + nb
+        total = self.get("Total Length of Fwd Packets") + self.get("Total Length of Bwd Packets")
+        mean = (total + first) / (packets + 1)
+        squares = (nf - 1) * f_std**2 + nf * f_mean**2 + first**2
+        squares += np.maximum(nb - 1, 0) * b_std**2 + nb * b_mean**2
+        variance = np.maximum(squares - (packets + 1) * mean**2, 0) / packets
+        self.put("Min Packet Length", np.where(nb > 0, np.minimum(f_min, b_min), f_min))
+        high = np.maximum(self.get("Fwd Packet Length Max"), self.get("Bwd Packet Length Max"))
+        self.put("Max Packet Length", high)
+        self.put("Packet Length Mean", mean)
+        self.put("Packet Length Std", np.sqrt(variance))
+        self.put("Packet Length Variance", variance)
+        self.put("Average Packet Size", (total + first) / packets)
+
+    def rates(self) -> None:
+        # Duration 0 makes the flow rates Infinity (NaN for 0 bytes); -1 makes them negative;
+        # the per-direction rates are then 0, as in the data.
+        duration = self.get("Flow Duration")
+        nf, nb = self.get("Total Fwd Packets"), self.get("Total Backward Packets")
+        size = self.get("Total Length of Fwd Packets") + self.get("Total Length of Bwd Packets")
+        seconds = np.where(duration != 0, duration, 1) / MICROSECONDS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.put("Flow Bytes/s", np.where(duration != 0, size / seconds, size / 0.0))
+        self.put("Flow Packets/s", np.where(duration != 0, (nf + nb) / seconds, np.inf))
+        self.put("Fwd Packets/s", np.where(duration > 0, nf / seconds, 0))
+        self.put("Bwd Packets/s", np.where(duration > 0, nb / seconds, 0))
+
+    def inter_arrival_times(self) -> None:
+        # Gaps (microseconds) between consecutive packets of the flow and of each direction;
+        # a non-positive duration leaves every flow gap equal to it, the others 0.
+        duration = self.get("Flow Duration")
+        nf, nb = self.get("Total Fwd Packets"), self.get("Total Backward Packets")
+        timed, elapsed = duration > 0, np.maximum(duration, 0)
+        low_share, high_share = self.uniform(0, 1) ** 3, self.uniform(0.3, 1.0)
+        mean, std, high, low = _spread(elapsed, nf + nb - 1, low_share, duration * high_share)
+        self.put("Flow IAT Mean", np.where(timed, mean, duration))
+        self.put("Flow IAT Std", np.where(timed, std, 0))
+        self.put("Flow IAT Max", np.where(timed, high, duration))
+        self.put("Flow IAT Min", np.where(timed, low, duration))
+        for side, count, lowest in (("Fwd", nf, 0.5), ("Bwd", nb, 0.2)):
+            total = np.where(timed & (count >= 2), np.rint(elapsed * self.uniform(lowest, 1)), 0)
+            low_share, high_share = self.uniform(0, 1) ** 3, self.uniform(0.3, 1.0)
+            mean, std, high, low = _spread(total, count - 1, low_share, total * high_share)
+            self.put(f"{side} IAT Total", total)
+            self.put(f"{side} IAT Mean", mean)
+            self.put(f"{side} IAT Std", std)
+            self.put(f"{side} IAT Max", high)
+            self.put(f"{side} IAT Min", low)
+
+    def idle_and_active(self) -> None:
+        # Idle periods are gaps longer than the activity timeout; active periods sit between.
+        longest = self.get("Flow IAT Max")
+        idle = (longest >= ACTIVITY_TIMEOUT_US) & self.chance(self.p["idle_rate_after_long_gap"])
+        spare = np.rint(self.uniform(0, 1) * (longest - ACTIVITY_TIMEOUT_US))
+        idle_min = np.where(self.chance(0.5), longest, spare + ACTIVITY_TIMEOUT_US)
+        active_max = np.rint(self.uniform(0, 1e5))
+        active_min = np.rint(active_max * self.uniform(0, 1))
+        for kind, high, low in (("Idle", longest, idle_min), ("Active", active_max, active_min)):
+            self.put(f"{kind} Max", np.where(idle, high, 0))
+            self.put(f"{kind} Min", np.where(idle, low, 0))
+            self.put(f"{kind} Mean", np.where(idle, (high + low) / 2, 0))
+            self.put(f"{kind} Std", np.where(idle, (high - low) / np.sqrt(2), 0))
+
+    def headers_flags_ports(self) -> None:
+        p, n, rng = self.p, self.n, self.rng
+        nf, nb = self.get("Total Fwd Packets"), self.get("Total Backward Packets")
+        min_seg = _categorical(p["min_seg_size_forward"], n, rng)
+        extra = 4 * np.rint(nf * p["fwd_header_extra_per_packet_mean"] * self.uniform(0, 2) / 4)
+        self.put("Fwd Header Length", nf * min_seg + extra)
+        self.put("Fwd Header Length.1", nf * min_seg + extra)
+        bwd_mean, bwd_std = p["bwd_header_per_packet"]
+        per_packet = np.clip(rng.normal(bwd_mean, bwd_std, n), 0, 60)
+        self.put("Bwd Header Length", np.rint(nb * per_packet))
+        self.put("min_seg_size_forward", min_seg)
+        for name in FLAGS:
+            self.put(name, self.chance(p["flag_rates"][name]))
+        self.put("Destination Port", _categorical(p["destination_port"], n, rng))
+        self.put("Init_Win_bytes_forward", _categorical(p["init_win_forward"], n, rng))
+        backward = _categorical(p["init_win_backward"], n, rng)
+        self.put("Init_Win_bytes_backward", np.where(nb > 0, backward, -1))
+        # Forward packets carrying data, not counting the flow's first packet.
+        f_min, fwd_total = (
+            self.get("Fwd Packet Length Min"),
+            self.get("Total Length of Fwd Packets"),
         )
-        put(f"{side} IAT Total", total)
-        put(f"{side} IAT Mean", mean)
-        put(f"{side} IAT Std", std)
-        put(f"{side} IAT Max", high)
-        put(f"{side} IAT Min", low)
-
-    # Idle periods follow gaps longer than the activity timeout; active periods sit between.
-    flow_iat_max = out[:, _COLUMN["Flow IAT Max"]]
-    idle = (flow_iat_max >= ACTIVITY_TIMEOUT_US) & (rng.random(n) < p["idle_rate_after_long_gap"])
-    idle_min = np.where(
-        rng.random(n) < 0.5,
-        flow_iat_max,
-        np.rint(uniform(0, 1) * (flow_iat_max - ACTIVITY_TIMEOUT_US)) + ACTIVITY_TIMEOUT_US,
-    )
-    active_max = np.rint(uniform(0, 1e5))
-    active_min = np.rint(active_max * uniform(0, 1))
-    for kind, high, low in (("Idle", flow_iat_max, idle_min), ("Active", active_max, active_min)):
-        put(f"{kind} Max", np.where(idle, high, 0))
-        put(f"{kind} Min", np.where(idle, low, 0))
-        put(f"{kind} Mean", np.where(idle, (high + low) / 2, 0))
-        put(f"{kind} Std", np.where(idle, (high - low) / np.sqrt(2), 0))
-
-    # Headers, flags, windows, ports.
-    min_seg = _categorical(p["min_seg_size_forward"], n, rng)
-    extra = 4 * np.rint(nf * p["fwd_header_extra_per_packet_mean"] * uniform(0, 2) / 4)
-    put("Fwd Header Length", nf * min_seg + extra)
-    put("Fwd Header Length.1", nf * min_seg + extra)
-    bwd_mean, bwd_std = p["bwd_header_per_packet"]
-    put("Bwd Header Length", np.rint(nb * np.clip(rng.normal(bwd_mean, bwd_std, n), 0, 60)))
-    put("min_seg_size_forward", min_seg)
-    flags = rng.random((n, len(FLAGS))) < np.array([p["flag_rates"][name] for name in FLAGS])
-    for i, name in enumerate(FLAGS):
-        put(name, flags[:, i])
-    put("Destination Port", _categorical(p["destination_port"], n, rng))
-    put("Init_Win_bytes_forward", _categorical(p["init_win_forward"], n, rng))
-    put(
-        "Init_Win_bytes_backward",
-        np.where(nb > 0, _categorical(p["init_win_backward"], n, rng), -1),
-    )
-    # Forward packets carrying data, not counting the first packet of the flow.
-    some = rng.integers(1, np.maximum(nf, 2))
-    put("act_data_pkt_fwd", np.where(f_min > 0, nf - 1, np.where(fwd_total == 0, 0, some)))
-    return out
+        some = rng.integers(1, np.maximum(nf, 2))
+        self.put("act_data_pkt_fwd", np.where(f_min > 0, nf - 1, np.where(fwd_total == 0, 0, some)))
 
 
 def generate_flows(
@@ -266,7 +287,7 @@ def generate_flows(
         raise ValueError(f"no calibration for {unknown}; calibrated classes: {sorted(classes)}")
     counts = class_counts(n_rows, shares)
     rng = np.random.default_rng(seed)
-    blocks = [_generate_class(classes[name], count, rng) for name, count in counts.items()]
+    blocks = [_ClassSampler(classes[name], n, rng).sample() for name, n in counts.items()]
     order = rng.permutation(n_rows)
     labels = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
     name = f"synthetic(rows={n_rows}, seed={seed})"
