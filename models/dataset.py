@@ -120,6 +120,8 @@ class Flows:
 
 def csv_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The CSV files named by `paths`: files as given, folders expanded to their `*.csv`."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]  # one path, not a sequence of characters
     if not paths:
         raise ValueError("no input given: name at least one CSV file or folder")
     found: dict[Path, Path] = {}

@@ -222,6 +222,7 @@ def test_folders_expand_to_their_csv_files_each_read_once(tmp_path: Path) -> Non
     assert [Path(s).name for s in flows.sources] == ["a.CSV", "b.csv"]
     assert flows.labels.tolist() == ["BENIGN", "DDoS"]
     assert flows.source_index.tolist() == [0, 1]
+    assert load_flows(str(tmp_path)).sources == flows.sources  # a lone path is one path
 
 
 def test_generated_flows_survive_a_write_and_read_exactly(tmp_path: Path) -> None:
