@@ -107,6 +107,14 @@ class _ClassSampler:
     def put(self, name: str, values: np.ndarray) -> None:
         self.out[:, _COLUMN[name]] = values
 
+    def put_spread(
+        self, prefix: str, spread: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ) -> np.ndarray:
+        """Store `_spread`'s mean, std, max and min as `<prefix> Mean` etc.; return the mean."""
+        for suffix, values in zip(("Mean", "Std", "Max", "Min"), spread, strict=True):
+            self.put(f"{prefix} {suffix}", values)
+        return spread[0]
+
     def get(self, name: str) -> np.ndarray:
         column: np.ndarray = self.out[:, _COLUMN[name]]
         return column
@@ -163,11 +171,7 @@ class _ClassSampler:
         ratio_mean, ratio_std = self.p[f"{key}_max_over_mean_log"]
         ratio = np.exp(np.abs(self.rng.normal(ratio_mean, ratio_std, self.n)))
         target = np.minimum(total / np.maximum(count, 1) * ratio, self.p["payload_max"])
-        mean, std, high, low = _spread(total, count, min_fraction, target)
-        self.put(f"{side} Packet Length Max", high)
-        self.put(f"{side} Packet Length Min", low)
-        self.put(f"{side} Packet Length Mean", mean)
-        self.put(f"{side} Packet Length Std", std)
+        mean = self.put_spread(f"{side} Packet Length", _spread(total, count, min_fraction, target))
         self.put(f"Avg {side} Segment Size", mean)
 
     def all_packets(self) -> None:
@@ -219,12 +223,8 @@ class _ClassSampler:
         for side, count, lowest in (("Fwd", nf, 0.5), ("Bwd", nb, 0.2)):
             total = np.where(timed & (count >= 2), np.rint(elapsed * self.uniform(lowest, 1)), 0)
             low_share, high_share = self.uniform(0, 1) ** 3, self.uniform(0.3, 1.0)
-            mean, std, high, low = _spread(total, count - 1, low_share, total * high_share)
             self.put(f"{side} IAT Total", total)
-            self.put(f"{side} IAT Mean", mean)
-            self.put(f"{side} IAT Std", std)
-            self.put(f"{side} IAT Max", high)
-            self.put(f"{side} IAT Min", low)
+            self.put_spread(f"{side} IAT", _spread(total, count - 1, low_share, total * high_share))
 
     def idle_and_active(self) -> None:
         # Idle periods are gaps longer than the activity timeout; active periods sit between.
