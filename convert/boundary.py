@@ -112,8 +112,8 @@ class BoundaryPoints:
         feature = int(forest.feature[node])
         return (
             f"tree {int(self.tree[i])} split on {feature_names[feature]!r} at "
-            f"{forest.threshold[node]!r}: {KINDS[int(self.kind[i])]} "
-            f"({self.rows[i, feature]!r})"
+            f"{float(forest.threshold[node])!r}: {KINDS[int(self.kind[i])]} "
+            f"({float(self.rows[i, feature])!r})"
         )
 
 

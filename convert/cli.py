@@ -12,13 +12,11 @@ import sys
 from pathlib import Path
 
 from convert.check_data import SYNTHETIC_ROWS, CheckData, read_check_data, synthetic_check_data
-from convert.conversion import Converted, convert_model
+from convert.conversion import Converted, convert_model, publish
 from convert.errors import ConvertError
-from convert.manifest import build_manifest
 from convert.pickle_set import MODEL_FILES, PickleSet, load_pickle_set, read_model
-from convert.repository import check_free, next_version, write_version
+from convert.repository import check_free, next_version
 from convert.tree_model import TreeModel
-from convert.triton import triton_config
 
 PROG = "ids-inference convert"
 COLUMNS = (
@@ -118,19 +116,6 @@ def _prepare(args: argparse.Namespace) -> tuple[PickleSet, dict[str, TreeModel],
     return pickle_set, models, version, check
 
 
-def _publish(args: argparse.Namespace, pickle_set: PickleSet, done: Converted, version: int) -> str:
-    manifest = build_manifest(
-        name=done.name,
-        version=version,
-        pickle_set=pickle_set,
-        model=done.model,
-        onnx_bytes=done.onnx_bytes,
-        parity=done.report.manifest(),
-    )
-    config = triton_config(done.name, len(pickle_set.feature_names), len(pickle_set.class_labels))
-    return str(write_version(args.out, done.name, version, done.onnx_bytes, manifest, config))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Convert every model of the pickle set; see the module docstring for the exit status."""
     args = _parser().parse_args(argv)
@@ -139,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConvertError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    print(f"parity check data: {', '.join(check.names)} ({len(check.features)} flows)")
+    shown = ", ".join(check.names[:2]) + (
+        f" and {len(check.names) - 2} more" if len(check.names) > 2 else ""
+    )
+    print(f"parity check data: {shown} ({len(check.features)} flows)")
     print(_row(tuple(title for title, _ in COLUMNS)) + "  result")
     failed = 0
     for name, model in models.items():
@@ -151,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line}", file=sys.stderr)
             continue
         try:
-            where = _publish(args, pickle_set, done, version)
+            where = publish(args.out, pickle_set, done, version)
         except (OSError, ConvertError) as error:
             failed += 1
             print(_row(_figures(done)) + f"  passed, but not written: {error}")

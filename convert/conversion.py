@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -11,7 +12,7 @@ import onnxruntime as ort
 from convert.boundary import boundary_points, non_finite_probes
 from convert.check_data import CheckData
 from convert.graph_model import build_graph
-from convert.manifest import graph_metadata
+from convert.manifest import build_manifest, graph_metadata
 from convert.parity import (
     TOLERANCE,
     Answers,
@@ -22,7 +23,9 @@ from convert.parity import (
     pickle_answers,
 )
 from convert.pickle_set import PickleSet
+from convert.repository import write_version
 from convert.tree_model import TreeModel
+from convert.triton import triton_config
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,19 @@ def convert_model(
     onnx_bytes = graph.SerializeToString()
     report = gate(pickle_set, model, onnx_bytes, check)
     return Converted(name, model, onnx_bytes, report, time.perf_counter() - started)
+
+
+def publish(out: Path, pickle_set: PickleSet, done: Converted, version: int) -> Path:
+    """Write a converted model that passed the gate into the repository at `out`."""
+    if not done.report.passed:
+        raise ValueError(f"{done.name} failed the parity gate: it gets no artifact")
+    manifest = build_manifest(
+        name=done.name,
+        version=version,
+        pickle_set=pickle_set,
+        model=done.model,
+        onnx_bytes=done.onnx_bytes,
+        parity=done.report.manifest(),
+    )
+    config = triton_config(done.name, len(pickle_set.feature_names), len(pickle_set.class_labels))
+    return write_version(out, done.name, version, done.onnx_bytes, manifest, config)
