@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Leaf numbers travel through the graph as float32 tree outputs: exact below 2**24.
+from convert.errors import UnsupportedModelError
+
+# Leaf numbers travel through the graph as float32 tree outputs: exact up to 2**24.
 MAX_LEAVES_PER_TREE = 1 << 24
 
 
@@ -97,8 +99,10 @@ def flatten(trees: Sequence[TreeArrays], left_max: Sequence[np.ndarray]) -> Fore
         is_leaf = tree.left == -1
         internal = np.flatnonzero(~is_leaf)
         leaves = np.flatnonzero(is_leaf)
-        if len(leaves) >= MAX_LEAVES_PER_TREE:
-            raise ValueError(f"a tree has {len(leaves)} leaves, at most {MAX_LEAVES_PER_TREE - 1}")
+        if len(leaves) > MAX_LEAVES_PER_TREE:
+            raise UnsupportedModelError(
+                f"a tree has {len(leaves)} leaves, more than {MAX_LEAVES_PER_TREE}"
+            )
         position = np.full(len(is_leaf), -1, dtype=np.int64)
         position[internal] = node_base + np.arange(len(internal))
         position[leaves] = leaf_base + np.arange(len(leaves))
@@ -113,6 +117,8 @@ def flatten(trees: Sequence[TreeArrays], left_max: Sequence[np.ndarray]) -> Fore
         offsets.append(leaf_base)
         node_base += len(internal)
         leaf_base += len(leaves)
+    if leaf_base >= 1 << 31:
+        raise UnsupportedModelError(f"{leaf_base} leaves, more than int32 leaf numbers reach")
     joined = {key: np.concatenate(values) for key, values in parts.items()}
     return Forest(
         feature=joined["feature"],

@@ -86,5 +86,6 @@ def tensor(name: str, elem_type: int, shape: list[int | str | None]) -> onnx.Val
     return helper.make_tensor_value_info(name, elem_type, shape)
 
 
-DOUBLE, FLOAT, INT64 = TensorProto.DOUBLE, TensorProto.FLOAT, TensorProto.INT64
+DOUBLE, FLOAT = TensorProto.DOUBLE, TensorProto.FLOAT
+INT32, INT64 = TensorProto.INT32, TensorProto.INT64
 STRING, BOOL = TensorProto.STRING, TensorProto.BOOL

@@ -35,7 +35,7 @@ def build_graph(
     b = GraphBuilder()
     scaled = add_cleaning_and_scaling(b, INPUT, scaler)
     # The trees see float32, as both scikit-learn and XGBoost cast before comparing.
-    leaf_ids = add_leaf_ids(b, b.op("Cast", [scaled], to=FLOAT), model.forest)
+    leaf_ids = add_leaf_ids(b, b.op("Cast", [scaled], to=FLOAT), model.forest, model.layout)
     index = model.add_head(b, leaf_ids, PROBABILITIES)
     names = b.constant("class_labels", list(class_labels))
     b.op("Gather", [names, index], axis=0, output=LABEL)

@@ -66,15 +66,14 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
 
     def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
         rows = b.op("Gather", [b.constant("leaf_probabilities", table), leaf_ids], axis=0)
+        # [trees, N, C] -> running sums over trees, in tree order -> the last one is the total.
+        tree_axis = b.constant("tree_axis", np.array(0, np.int64))
+        running = b.op("CumSum", [rows, tree_axis]) if forest_like else rows
+        last = b.constant("last_tree", np.array(len(estimators) - 1, np.int64))
+        proba = b.op("Gather", [running, last], axis=0)
         if forest_like:
-            # [N, trees, C] -> running sums over trees, in tree order -> the last one is the total.
-            running = b.op("CumSum", [rows, b.constant("tree_axis", np.array(1, np.int64))])
-            last = b.constant("last_tree", np.array(len(estimators) - 1, np.int64))
-            total = b.op("Gather", [running, last], axis=1)
             n_trees = b.constant("n_trees", np.array(float(len(estimators)), np.float64))
-            proba = b.op("Div", [total, n_trees])
-        else:
-            proba = b.op("Squeeze", [rows, b.constant("tree_axis", np.array([1], np.int64))])
+            proba = b.op("Div", [proba, n_trees])
         b.op("Cast", [proba], to=FLOAT, output=probabilities)
         # ArgMax keeps the first of equal maxima, as numpy.argmax does.
         return b.op("ArgMax", [proba], axis=1, keepdims=0, select_last_index=0)
@@ -90,6 +89,7 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         type_name=type(model).__name__,
         forest=forest,
         n_classes=n_classes,
+        layout=np.arange(forest.n_trees),
         add_head=add_head,
         hyperparameters={k: _json_safe(params[k]) for k in HYPERPARAMETERS if k in params},
         options={

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from convert.forest import Forest
 from convert.graph import GraphBuilder
 
-# (builder, leaf ids [N, n_trees] int64, name for the probabilities output) -> class index [N]
+# (builder, leaf ids [N, *layout] int32, name for the probabilities output) -> class index [N]
 HeadBuilder = Callable[[GraphBuilder, str, str], str]
 
 
@@ -20,6 +22,8 @@ class TreeModel:
     type_name: str
     forest: Forest
     n_classes: int
+    # How the head wants the trees' leaf ids arranged: an array of tree numbers.
+    layout: np.ndarray
     add_head: HeadBuilder
     hyperparameters: dict[str, Any]
     # How the graph reproduces the library's arithmetic: recorded in the graph and the manifest.

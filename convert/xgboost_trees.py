@@ -112,11 +112,11 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
     binary = objective == "binary:logistic"
 
     def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
-        per_tree = b.op("Gather", [b.constant("leaf_values", table), leaf_ids], axis=0)
-        grouped = b.op("Gather", [per_tree, b.constant("class_trees", order)], axis=1)
-        running = b.op("CumSum", [grouped, b.constant("round_axis", np.array(2, np.int64))])
+        # leaf_ids come as [rounds, classes, N]: each class's trees in the order XGBoost adds them.
+        values = b.op("Gather", [b.constant("leaf_values", table), leaf_ids], axis=0)
+        running = b.op("CumSum", [values, b.constant("round_axis", np.array(0, np.int64))])
         last = b.constant("last_round", np.array(rounds - 1, np.int64))
-        margin = b.op("Gather", [running, last], axis=2)
+        margin = b.op("Transpose", [b.op("Gather", [running, last], axis=0)], perm=[1, 0])
         if binary:
             one = b.constant("one", np.array(1.0, np.float32))
             denominator = b.op("Add", [one, b.op("Exp", [b.op("Neg", [margin])])])
@@ -146,6 +146,7 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
         type_name=type(model).__name__,
         forest=forest,
         n_classes=2 if binary else n_groups,
+        layout=order.T,
         add_head=add_head,
         hyperparameters=hyper,
         options={
