@@ -67,10 +67,10 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
     def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
         rows = b.op("Gather", [b.constant("leaf_probabilities", table), leaf_ids], axis=0)
         # [trees, N, C] -> running sums over trees, in tree order -> the last one is the total.
-        tree_axis = b.constant("tree_axis", np.array(0, np.int64))
-        running = b.op("CumSum", [rows, tree_axis]) if forest_like else rows
+        if forest_like:
+            rows = b.op("CumSum", [rows, b.constant("tree_axis", np.array(0, np.int64))])
         last = b.constant("last_tree", np.array(len(estimators) - 1, np.int64))
-        proba = b.op("Gather", [running, last], axis=0)
+        proba = b.op("Gather", [rows, last], axis=0)
         if forest_like:
             n_trees = b.constant("n_trees", np.array(float(len(estimators)), np.float64))
             proba = b.op("Div", [proba, n_trees])

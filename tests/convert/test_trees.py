@@ -68,3 +68,31 @@ def test_one_leaf_trees_and_exact_ties(tmp_path: Path) -> None:
         assert report.passed
         assert report.exact_ties == 0  # ties broken the same way: no excuse needed
         assert report.boundary_points == 0
+
+
+def test_one_leaf_trees_among_others(tmp_path: Path) -> None:
+    """Bootstrap samples that miss the one rare row grow one-leaf trees between real ones."""
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(0.0, 3.0, (40, 78))
+    names = np.array(["BENIGN"] * 38 + ["ATTACK"] * 2)
+    encoder = LabelEncoder().fit(names)
+    scaler = StandardScaler().fit(x)
+    forest = RandomForestClassifier(n_estimators=12, random_state=3)
+    forest.fit(scaler.transform(x), encoder.transform(names))
+    pickle_set = PickleSet(
+        folder=tmp_path,
+        models={"random_forest": forest},
+        scaler=scaler,
+        label_encoder=encoder,
+        feature_names=tuple(f"f{i}" for i in range(78)),
+        class_labels=("ATTACK", "BENIGN"),
+        sources={},
+    )
+    model = read_model(pickle_set, "random_forest")
+    one_leaf = model.forest.roots < 0
+    assert one_leaf[1:].any()
+    assert not one_leaf.all()
+    graph = build_graph("forest", model, scaler, pickle_set.feature_names, ("ATTACK", "BENIGN"), {})
+    report = gate(pickle_set, model, graph.SerializeToString(), CheckData.from_array(x, "x"))
+    assert report.passed
+    assert report.boundary_points > 0
