@@ -46,22 +46,23 @@ def test_version_folder_holds_both_files_and_config_sits_beside(tmp_path: Path) 
     assert next_version(tmp_path, ["xgboost", "random_forest"]) == 5
 
 
-def _cli_with_fixture_data(monkeypatch: pytest.MonkeyPatch, pickles: FixtureSet) -> None:
-    """The CLI checking the fixture's flows instead of generating synthetic ones."""
+@pytest.fixture
+def cli_argv(
+    binary_pickles: FixtureSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Arguments converting the binary fixture set into `tmp_path/artifacts`, with the CLI
+    checking the fixture's flows instead of generating synthetic ones."""
 
     def fixture_data(feature_names: Any, rows: int = 0) -> CheckData:
-        return pickles.check_data()
+        return binary_pickles.check_data()
 
     monkeypatch.setattr(convert.cli, "synthetic_check_data", fixture_data)
+    return ["--models", str(binary_pickles.folder), "--out", str(tmp_path / "artifacts")]
 
 
 def test_failing_model_gets_no_artifact_and_the_run_fails(
-    binary_pickles: FixtureSet,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli_argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli_with_fixture_data(monkeypatch, binary_pickles)
     real_build = convert.conversion.build_graph
 
     def build_breaking_the_tree(name: str, model: TreeModel, *args: Any) -> onnx.ModelProto:
@@ -71,9 +72,9 @@ def test_failing_model_gets_no_artifact_and_the_run_fails(
         )
 
     monkeypatch.setattr(convert.conversion, "build_graph", build_breaking_the_tree)
-    out = tmp_path / "artifacts"
-    assert main(["--models", str(binary_pickles.folder), "--out", str(out)]) == 1
+    assert main(cli_argv) == 1
     captured = capsys.readouterr()
+    out = Path(cli_argv[-1])
     assert _entries(out) == ["random_forest", "xgboost"]
     assert _entries(out / "xgboost") == ["1", "config.pbtxt"]
     [tree_line] = [line for line in captured.out.splitlines() if line.startswith("decision_tree")]
@@ -82,16 +83,11 @@ def test_failing_model_gets_no_artifact_and_the_run_fails(
 
 
 def test_runs_print_the_parity_table_and_take_the_next_version(
-    binary_pickles: FixtureSet,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli_argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli_with_fixture_data(monkeypatch, binary_pickles)
-    out = tmp_path / "artifacts"
-    argv = ["--models", str(binary_pickles.folder), "--out", str(out)]
-    assert main(argv) == 0
-    assert main(argv) == 0
+    out = Path(cli_argv[-1])
+    assert main(cli_argv) == 0
+    assert main(cli_argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "parity check data: fixture flows (1000 flows)"
     assert lines[1].split() == [
