@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     print(_row(tuple(title for title, _ in COLUMNS)) + "  result")
     failed = 0
     for name, model in models.items():
-        done = convert_model(pickle_set, name, model, check)
+        try:
+            done = convert_model(pickle_set, name, model, check)
+        except ConvertError as error:
+            failed += 1
+            print(f"{name:<14} FAILED: {error}")
+            continue
         if not done.report.passed:
             failed += 1
             print(_row(_figures(done)) + "  FAILED: no artifact written")

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from convert.errors import CheckDataError
+
 TOLERANCE = 1e-6
 SHOWN_FAILURES = 5
 # Rows per run: bounds the [rows, trees, classes] float64 tables a forest's graph builds.
@@ -45,10 +47,18 @@ def _joined(parts: list[Answers], n_classes: int) -> Answers:
 def pickle_answers(model: Any, scaler: Any, encoder: Any, raw: np.ndarray) -> Answers:
     """The existing service's pipeline on raw flows."""
     parts = []
-    for chunk in _chunks(raw):
-        scaled = scaler.transform(np.where(np.isfinite(chunk), chunk, 0.0))
-        labels = encoder.inverse_transform(model.predict(scaled))
-        probabilities = np.asarray(model.predict_proba(scaled), dtype=np.float64)
+    for start, chunk in zip(range(0, len(raw), CHUNK_ROWS), _chunks(raw), strict=True):
+        try:
+            # Beyond float32, scikit-learn raises a clearer error than numpy's cast warning.
+            with np.errstate(over="ignore"):
+                scaled = scaler.transform(np.where(np.isfinite(chunk), chunk, 0.0))
+                labels = encoder.inverse_transform(model.predict(scaled))
+                probabilities = np.asarray(model.predict_proba(scaled), dtype=np.float64)
+        except ValueError as error:  # e.g. a value beyond float32 once scaled
+            message = str(error).splitlines()[0]
+            raise CheckDataError(
+                f"the pickle pipeline rejects rows {start}-{start + len(chunk) - 1}: {message}"
+            ) from error
         parts.append(Answers(np.asarray(labels, dtype=object), probabilities))
     return _joined(parts, len(encoder.classes_))
 

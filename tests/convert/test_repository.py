@@ -100,3 +100,22 @@ def test_runs_print_the_parity_table_and_take_the_next_version(
     for name in ("random_forest", "xgboost", "decision_tree"):
         assert _entries(out / name) == ["1", "2", "config.pbtxt"]
         assert json.loads((out / name / "2" / "manifest.json").read_text())["version"] == 2
+
+
+def test_check_rows_the_pickle_rejects_fail_that_model_clearly(
+    cli_argv: list[str],
+    binary_pickles: FixtureSet,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flows = binary_pickles.flows.copy()
+    flows[3, 0] = 1e300  # beyond float32 once scaled: scikit-learn's trees refuse it
+
+    def huge_data(feature_names: Any, rows: int = 0) -> CheckData:
+        return CheckData.from_array(flows, "huge flows")
+
+    monkeypatch.setattr(convert.cli, "synthetic_check_data", huge_data)
+    assert main(cli_argv) == 1
+    out = capsys.readouterr().out
+    assert "random_forest  FAILED: the pickle pipeline rejects rows 0-999: Input X contains" in out
+    assert not (Path(cli_argv[-1]) / "random_forest").exists()
