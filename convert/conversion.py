@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,6 @@ def gate(
     n_classes = len(pickle_set.class_labels)
     clean = np.where(np.isfinite(check.features), check.features, 0.0)
     bases = clean if len(clean) else np.zeros((1, len(pickle_set.feature_names)))
-    points = boundary_points(model.forest, pickle_set.scaler, bases)
     names = list(pickle_set.feature_names)
 
     def pickle_side(raw: np.ndarray) -> Answers:
@@ -67,7 +67,10 @@ def gate(
         pickle_side,
         graph_side,
         check=RowSet(check.features, check.describe),
-        boundary=RowSet(points.rows, lambda i: points.describe(i, model.forest, names)),
+        boundary=(
+            RowSet(points.rows, partial(points.describe, forest=model.forest, feature_names=names))
+            for points in boundary_points(model.forest, pickle_set.scaler, bases)
+        ),
         probes=RowSet(non_finite_probes(bases[0]), lambda i: f"non-finite probe {i}"),
         check_data=check.names,
         tolerance=tolerance,

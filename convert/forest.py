@@ -52,9 +52,10 @@ class Forest:
 
     Internal node i tests `feature[i]`: x takes the true branch when `float32(x) <= left_max[i]`.
     `threshold[i]` is the model's own split value, kept for boundary inputs. A child is the
-    internal node `*_id` or, when `*_leaf` is 1, the global leaf `*_id`. Tree t's leaves are the
-    global leaves `leaf_offsets[t]` onwards, numbered in the tree's node order; `roots[t]` is its
-    root node, or -1 when the tree is a single leaf.
+    internal node `*_id` or, when `*_leaf` is 1, the global leaf `*_id`. Tree t's internal nodes
+    are `node_offsets[t]` onwards and its leaves the global leaves `leaf_offsets[t]` onwards, both
+    in the tree's own node order (a parent before its children); `roots[t]` is its root node, or
+    -1 when the tree is a single leaf.
     """
 
     feature: np.ndarray
@@ -65,6 +66,7 @@ class Forest:
     false_id: np.ndarray
     false_leaf: np.ndarray
     roots: np.ndarray
+    node_offsets: np.ndarray
     leaf_offsets: np.ndarray
     n_leaves: int
 
@@ -93,7 +95,7 @@ def flatten(trees: Sequence[TreeArrays], left_max: Sequence[np.ndarray]) -> Fore
     parts: dict[str, list[np.ndarray]] = {
         key: [] for key in ("feature", "threshold", "left_max", "tid", "tleaf", "fid", "fleaf")
     }
-    roots, offsets = [], []
+    roots, node_offsets, offsets = [], [], []
     node_base = leaf_base = 0
     for tree, bounds in zip(trees, left_max, strict=True):
         is_leaf = tree.left == -1
@@ -114,6 +116,7 @@ def flatten(trees: Sequence[TreeArrays], left_max: Sequence[np.ndarray]) -> Fore
         parts["threshold"].append(tree.threshold[internal].astype(np.float64))
         parts["left_max"].append(np.asarray(bounds, dtype=np.float32)[internal])
         roots.append(-1 if is_leaf[0] else int(position[0]))
+        node_offsets.append(node_base)
         offsets.append(leaf_base)
         node_base += len(internal)
         leaf_base += len(leaves)
@@ -129,6 +132,7 @@ def flatten(trees: Sequence[TreeArrays], left_max: Sequence[np.ndarray]) -> Fore
         false_id=joined["fid"],
         false_leaf=joined["fleaf"],
         roots=np.array(roots, dtype=np.int64),
+        node_offsets=np.array(node_offsets, dtype=np.int64),
         leaf_offsets=np.array(offsets, dtype=np.int64),
         n_leaves=leaf_base,
     )

@@ -9,7 +9,7 @@ more than the tolerance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,28 +155,34 @@ def check_parity(
     graph_side: Callable[[np.ndarray], Answers],
     *,
     check: RowSet,
-    boundary: RowSet,
+    boundary: Iterable[RowSet],
     probes: RowSet,
     check_data: tuple[str, ...],
     tolerance: float = TOLERANCE,
 ) -> ParityReport:
-    """Run both sides on the check rows, the boundary points and the non-finite probes."""
-    results = []
+    """Run both sides on the check rows, the boundary points (in batches) and the non-finite
+    probes."""
+    counts = {"check": 0, "boundary": 0, "probes": 0}
+    mismatches = ties = 0
+    worst = 0.0
     failures: list[str] = []
-    for rows in (check, boundary, probes):
+    batches = [("check", check), *(("boundary", b) for b in boundary), ("probes", probes)]
+    for part, rows in batches:
         expected, got = pickle_side(rows.rows), graph_side(rows.rows)
         result = compare(expected, got, tolerance)
-        results.append(result)
+        counts[part] += result.rows
+        mismatches += result.label_mismatches
+        ties += result.exact_ties
+        worst = float(np.max([worst, result.max_difference]))  # NaN wins, and fails
         for i in result.failing[: SHOWN_FAILURES - len(failures)]:
             failures.append(_failure(rows.describe(int(i)), int(i), expected, got))
-    differences = [r.max_difference for r in results]
     return ParityReport(
-        rows=results[0].rows,
-        boundary_points=results[1].rows,
-        non_finite_probes=results[2].rows,
-        label_mismatches=sum(r.label_mismatches for r in results),
-        exact_ties=sum(r.exact_ties for r in results),
-        max_probability_difference=float(np.max(differences)),  # NaN wins, and fails
+        rows=counts["check"],
+        boundary_points=counts["boundary"],
+        non_finite_probes=counts["probes"],
+        label_mismatches=mismatches,
+        exact_ties=ties,
+        max_probability_difference=worst,
         tolerance=tolerance,
         check_data=check_data,
         failures=tuple(failures),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convert.boundary import KINDS, boundary_points
+import convert.boundary
+from convert.boundary import KINDS, all_boundary_points, boundary_points
 from convert.conversion import convert_model
 from convert.pickle_set import MODEL_FILES, read_model
 from tests.convert.conftest import FixtureSet
@@ -31,25 +32,33 @@ def test_graph_matches_the_pickle_on_every_row_and_boundary_input(
     assert report.non_finite_probes == 3 * len(pickle_set.feature_names) + 3
 
 
-def _decision_tree_paths(pickles: FixtureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the decision tree's boundary points: the sklearn node each probes, and whether
-    sklearn's own decision path goes through it and then to its left child."""
+def _forest_paths(pickles: FixtureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the forest's boundary points (made in batches of a few trees): whether scikit-learn's
+    own decision path goes through the split each probes, and then to its left child."""
     pickle_set = pickles.load()
-    tree = pickle_set.models["decision_tree"]
-    model = read_model(pickle_set, "decision_tree")
+    forest = pickle_set.models["random_forest"]
+    model = read_model(pickle_set, "random_forest")
     clean = np.where(np.isfinite(pickles.flows), pickles.flows, 0.0)
-    points = boundary_points(model.forest, pickle_set.scaler, clean)
-    node = np.flatnonzero(tree.tree_.children_left != -1)[points.node]
+    points = all_boundary_points(model.forest, pickle_set.scaler, clean)
     scaled = pickle_set.scaler.transform(points.rows).astype(np.float32)
-    path = tree.decision_path(scaled).toarray().astype(bool)
-    rows = np.arange(len(node))
-    reached = path[rows, node]
-    went_left = path[rows, tree.tree_.children_left[node]]
+    reached = np.zeros(len(points), dtype=bool)
+    went_left = np.zeros(len(points), dtype=bool)
+    for t, tree in enumerate(forest.estimators_):
+        mine = np.flatnonzero(points.tree == t)
+        split = points.node[mine] - model.forest.node_offsets[t]
+        node = np.flatnonzero(tree.tree_.children_left != -1)[split]
+        path = tree.decision_path(scaled[mine]).toarray().astype(bool)
+        rows = np.arange(len(mine))
+        reached[mine] = path[rows, node]
+        went_left[mine] = path[rows, tree.tree_.children_left[node]]
     return points.kind, reached, went_left
 
 
-def test_boundary_points_reach_their_split_and_straddle_it(pickles: FixtureSet) -> None:
-    kind, reached, went_left = _decision_tree_paths(pickles)
+def test_boundary_points_reach_their_split_and_straddle_it(
+    pickles: FixtureSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(convert.boundary, "CHUNK_NODES", 150)
+    kind, reached, went_left = _forest_paths(pickles)
     assert reached.all()
     assert went_left[kind == KINDS.index("last raw value sent left")].all()
     assert not went_left[kind == KINDS.index("first raw value sent right")].any()
@@ -57,11 +66,27 @@ def test_boundary_points_reach_their_split_and_straddle_it(pickles: FixtureSet) 
     assert not went_left[kind == KINDS.index("float32 step further right")].any()
 
 
+def test_batches_hold_every_split_once(
+    binary_pickles: FixtureSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pickle_set = binary_pickles.load()
+    forest = read_model(pickle_set, "random_forest").forest
+    bases = np.where(np.isfinite(binary_pickles.flows), binary_pickles.flows, 0.0)
+    whole = all_boundary_points(forest, pickle_set.scaler, bases)
+    monkeypatch.setattr(convert.boundary, "CHUNK_NODES", 100)
+    batches = list(boundary_points(forest, pickle_set.scaler, bases))
+    assert len(batches) == forest.n_trees  # each tree has more than 100 splits
+    joined = all_boundary_points(forest, pickle_set.scaler, bases)
+    assert np.array_equal(joined.rows, whole.rows)
+    assert np.array_equal(joined.node, whole.node)
+    assert np.unique(joined.node).tolist() == list(range(forest.n_nodes))
+
+
 def test_boundary_points_land_exactly_on_splits(pickles: FixtureSet) -> None:
     pickle_set = pickles.load()
     forest = read_model(pickle_set, "random_forest").forest
     bases = np.zeros((1, len(pickle_set.feature_names)))
-    points = boundary_points(forest, pickle_set.scaler, bases)
+    points = all_boundary_points(forest, pickle_set.scaler, bases)
     on = points.kind == KINDS.index("raw value scaling onto the split")
     feature = forest.feature[points.node[on]]
     raw = points.rows[on][np.arange(on.sum()), feature]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from onnx.reference import ReferenceEvaluator
 
-from convert.boundary import boundary_points, non_finite_probes
+from convert.boundary import all_boundary_points, non_finite_probes
 from convert.conversion import session_for
 from convert.graph_model import build_graph
 from convert.pickle_set import MODEL_FILES, read_model
@@ -25,7 +25,7 @@ def test_reference_evaluator_agrees_with_onnxruntime(pickles: FixtureSet, name: 
         name, model, pickle_set.scaler, pickle_set.feature_names, pickle_set.class_labels, {}
     )
     clean = np.where(np.isfinite(pickles.flows), pickles.flows, 0.0)
-    points = boundary_points(model.forest, pickle_set.scaler, clean).rows
+    points = all_boundary_points(model.forest, pickle_set.scaler, clean).rows
     rng = np.random.default_rng(0)
     rows = np.vstack(
         [
