@@ -97,40 +97,27 @@ def dump(obj: object, path: Path) -> None:
     path.write_bytes(pickle.dumps(obj))
 
 
-def write_pickle_set(folder: Path, classes: tuple[str, ...], seed: int = 0) -> FixtureSet:
-    """Fit the service's three models (small) and write the six pickles, as training does."""
-    x = flow_like(ROWS, seed)
-    names = labels_for(x, classes, seed)
-    clean = x[~np.isnan(x).any(axis=1)]
-    names = names[~np.isnan(x).any(axis=1)]
+def fit_pickle_set(folder: Path, raw: np.ndarray, names: np.ndarray) -> None:
+    """Clean raw flows as training does, fit the service's three models (small) and write the
+    six pickles."""
+    keep = ~np.isnan(raw).any(axis=1)
+    clean, names = raw[keep], names[keep]
     clean[np.isinf(clean)] = 0.0
     encoder = LabelEncoder().fit(names)
     y = encoder.transform(names)
     scaler = StandardScaler().fit(clean)
     scaled = scaler.transform(clean)
-    if len(classes) == 2:
+    objective: dict[str, object] = {"objective": "multi:softprob"}
+    if len(encoder.classes_) == 2:
         weight = float((y == 0).sum() / max((y == 1).sum(), 1))
-        xgb = XGBClassifier(
-            n_estimators=SMALL_ROUNDS,
-            max_depth=10,
-            objective="binary:logistic",
-            scale_pos_weight=weight,
-            random_state=42,
-            n_jobs=1,
-        )
-    else:
-        xgb = XGBClassifier(
-            n_estimators=SMALL_ROUNDS,
-            max_depth=10,
-            objective="multi:softprob",
-            random_state=42,
-            n_jobs=1,
-        )
+        objective = {"objective": "binary:logistic", "scale_pos_weight": weight}
     models = {
         "random_forest": RandomForestClassifier(
             n_estimators=SMALL_FOREST, class_weight="balanced", random_state=42, n_jobs=-1
         ),
-        "xgboost": xgb,
+        "xgboost": XGBClassifier(
+            n_estimators=SMALL_ROUNDS, max_depth=10, random_state=42, n_jobs=1, **objective
+        ),
         "decision_tree": DecisionTreeClassifier(
             max_depth=20, class_weight="balanced", random_state=42
         ),
@@ -142,6 +129,12 @@ def write_pickle_set(folder: Path, classes: tuple[str, ...], seed: int = 0) -> F
     dump(scaler, folder / SCALER_FILE)
     dump(encoder, folder / LABEL_ENCODER_FILE)
     dump(list(FEATURE_NAMES), folder / FEATURE_NAMES_FILE)
+
+
+def write_pickle_set(folder: Path, classes: tuple[str, ...], seed: int = 0) -> FixtureSet:
+    """A pickle set fitted on flow-like data, with other flow-like data to check it."""
+    x = flow_like(ROWS, seed)
+    fit_pickle_set(folder, x, labels_for(x, classes, seed))
     return FixtureSet(folder, flow_like(1000, seed + 1))
 
 
