@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,3 +184,14 @@ def test_bad_version_value(value: str, capsys: pytest.CaptureFixture[str]) -> No
         main(["--version", value])
     assert exit_.value.code == 2
     assert f"expected a positive whole number, got '{value}'" in capsys.readouterr().err
+
+
+def test_entry_points_run() -> None:
+    for command in (["-m", "convert"], ["-m", "ids_inference", "convert"]):
+        done = subprocess.run(
+            [sys.executable, *command, "--help"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        text = " ".join(done.stdout.split())  # argparse wraps lines to the terminal's width
+        assert "--check-data PATH [PATH ...]" in text
+        assert "convert only pickle sets you trust" in text
