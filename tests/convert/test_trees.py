@@ -9,6 +9,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from xgboost import XGBClassifier
 
 from convert.check_data import CheckData
 from convert.conversion import gate
@@ -96,3 +97,63 @@ def test_one_leaf_trees_among_others(tmp_path: Path) -> None:
     report = gate(pickle_set, model, graph.SerializeToString(), CheckData.from_array(x, "x"))
     assert report.passed
     assert report.boundary_points > 0
+
+
+def _xgboost_set(tmp_path: Path, model: XGBClassifier, early_stopping: bool) -> PickleSet:
+    rng = np.random.default_rng(1)
+    x = rng.lognormal(0.0, 3.0, (600, 78))
+    names = np.where(np.log(x[:, 0]) + rng.normal(0.0, 2.0, 600) > 2.0, "ATTACK", "BENIGN")
+    encoder = LabelEncoder().fit(names)
+    scaler = StandardScaler().fit(x)
+    scaled, y = scaler.transform(x), encoder.transform(names)
+    if early_stopping:
+        model.fit(scaled[:400], y[:400], eval_set=[(scaled[400:], y[400:])], verbose=False)
+    else:
+        model.fit(scaled, y)
+    return PickleSet(
+        folder=tmp_path,
+        models={"xgboost": model},
+        scaler=scaler,
+        label_encoder=encoder,
+        feature_names=tuple(f"f{i}" for i in range(78)),
+        class_labels=tuple(encoder.classes_),
+        sources={},
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "early_stopping"),
+    [
+        pytest.param(
+            XGBClassifier(n_estimators=20, max_depth=4), False, id="base score learnt from data"
+        ),
+        pytest.param(
+            XGBClassifier(n_estimators=200, max_depth=6, early_stopping_rounds=3),
+            True,
+            id="early stopping: predict stops at the best round",
+        ),
+    ],
+)
+def test_xgboost_base_margin_and_rounds(
+    tmp_path: Path, model: XGBClassifier, early_stopping: bool
+) -> None:
+    pickle_set = _xgboost_set(tmp_path, model, early_stopping)
+    tree_model = read_model(pickle_set, "xgboost")
+    hyper = tree_model.hyperparameters
+    if early_stopping:
+        assert hyper["rounds"] == model.best_iteration + 1 < 200
+    else:
+        assert hyper["base_margin"] != [0.0]
+    graph = build_graph(
+        "xgboost",
+        tree_model,
+        pickle_set.scaler,
+        pickle_set.feature_names,
+        pickle_set.class_labels,
+        {},
+    )
+    flows = np.random.default_rng(2).lognormal(0.0, 3.0, (300, 78))
+    report = gate(
+        pickle_set, tree_model, graph.SerializeToString(), CheckData.from_array(flows, "x")
+    )
+    assert report.passed
