@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -75,5 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
-    server.run()
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then re-raises the signal it caught;
+    # a requested stop is a success, so both end here with exit status 0.
+    signal.signal(signal.SIGTERM, _stop)
+    with contextlib.suppress(KeyboardInterrupt, _Stopped):
+        server.run()
     return 0 if server.started else 1
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived after uvicorn's own shutdown."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped

@@ -42,7 +42,8 @@ def assert_matches_session(
 def test_root_health_and_models(client: TestClient) -> None:
     root = client.get("/").json()
     assert root["service"] == "Network Intrusion Detection API"
-    assert root["status"] == "running" and root["models_loaded"] == 3
+    assert root["status"] == "running"
+    assert root["models_loaded"] == 3
     assert root["endpoints"]["batch_predict"] == "/predict/batch"
     assert client.get("/health").json() == {
         "status": "healthy",
@@ -50,10 +51,13 @@ def test_root_health_and_models(client: TestClient) -> None:
         "available_models": ["decision_tree", "random_forest", "xgboost"],
     }
     models = client.get("/models").json()
-    assert models["feature_count"] == 78 and models["label_classes"] == list(BINARY)
+    assert models["feature_count"] == 78
+    assert models["label_classes"] == list(BINARY)
     xgboost = next(model for model in models["models"] if model["name"] == "xgboost")
-    assert xgboost["loaded"] is True and xgboost["version"] == "2"
-    assert xgboost["type"] == "LinearTestModel" and xgboost["size"] > 0
+    assert xgboost["loaded"] is True
+    assert xgboost["version"] == "2"
+    assert xgboost["type"] == "LinearTestModel"
+    assert xgboost["size"] > 0
     assert xgboost["label_classes"] == list(MULTICLASS)
 
 
@@ -86,7 +90,8 @@ def test_infinity_and_nan_as_python_json_writes_them(
 def test_named_features_in_any_order_with_csv_spacing(
     client: TestClient, flows: Rows, reference: Reference
 ) -> None:
-    named = {f"  {name} ": value for name, value in reversed(list(zip(FEATURE_NAMES, flows[4])))}
+    pairs = reversed(list(zip(FEATURE_NAMES, flows[4].tolist(), strict=True)))
+    named = {f"  {name} ": value for name, value in pairs}
     answer = client.post("/predict", json={"features": named, "model_name": "decision_tree"})
     assert answer.status_code == 200
     assert_matches_session([answer.json()], "decision_tree", flows[4:5], reference)
@@ -172,7 +177,8 @@ def test_content_type_encoding_and_size_statuses(
 ) -> None:
     answer = client.post(path, content=b"{}", headers=headers)
     assert answer.status_code == status
-    assert "error" in answer.json() and "detail" in answer.json()
+    assert "error" in answer.json()
+    assert "detail" in answer.json()
 
 
 def test_gzip_request_bodies_are_read(client: TestClient, flows: Rows) -> None:
@@ -188,14 +194,18 @@ def test_gzip_request_bodies_are_read(client: TestClient, flows: Rows) -> None:
 def test_unknown_route_and_method_answer_json(client: TestClient) -> None:
     assert client.get("/nowhere").json() == {"error": "Not Found", "detail": "Not Found"}
     answer = client.get("/predict")
-    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
 
 
 def test_batch_groups_rows_by_model_and_keeps_order(
     client: TestClient, flows: Rows, reference: Reference
 ) -> None:
     names = ["xgboost", "random_forest", "decision_tree", "xgboost"] * 5
-    body = [{"features": row.tolist(), "model_name": name} for row, name in zip(flows, names)]
+    body = [
+        {"features": row.tolist(), "model_name": name}
+        for row, name in zip(flows, names, strict=True)
+    ]
     body[7].pop("model_name")  # the default model, random_forest
     names[7] = "random_forest"
     answer = client.post("/predict/batch", content=json.dumps(body))

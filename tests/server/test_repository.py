@@ -1,4 +1,4 @@
-"""Loading the repository: the latest version of each model, and every way an artifact is refused."""
+"""Loading the repository: the latest version of each model, every way an artifact is refused."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_latest_version_of_every_model_is_loaded(repository: Path) -> None:
 
 def test_unknown_model_and_version_are_named(repository: Path) -> None:
     registry = load_repository(repository, OPTIONS)
-    with pytest.raises(ModelNotFound, match="'svm' not available. Choose from: \\['decision"):
+    with pytest.raises(ModelNotFound, match=r"'svm' not available. Choose from: \['decision"):
         registry.get("svm")
     with pytest.raises(NotFound, match="'xgboost' has no version '7'"):
         registry.get("xgboost", "7")
@@ -125,7 +125,7 @@ def test_broken_artifact_stops_the_load(
 def test_probe_catches_labels_that_are_not_class_names(tmp_path: Path) -> None:
     graph = build_graph(("attack", "benign"))
     write_artifact(tmp_path, "random_forest", 1, BINARY, graph=graph)
-    with pytest.raises(ArtifactError, match="labels come out as .*'benign'"):
+    with pytest.raises(ArtifactError, match=r"labels come out as .*'benign'"):
         load_repository(tmp_path, OPTIONS)
 
 
