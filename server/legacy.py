@@ -137,22 +137,24 @@ def prediction_results(model: Model, prediction: Prediction) -> list[dict[str, A
     timestamp = datetime.now().isoformat()
     milliseconds = prediction.seconds * 1000 / len(prediction.labels)
     classes = model.class_labels
-    confidences = prediction.probabilities.max(axis=1)
-    # numpy float32 scalars go out in their shortest form (0.7, not 0.699999988079071).
-    return [
-        {
-            "prediction": label,
-            "confidence": confidence,
-            "probabilities": dict(zip(classes, probabilities, strict=True)),
-            "model_used": model.name,
-            "model_version": model.version,
-            "inference_time_ms": milliseconds,
-            "timestamp": timestamp,
-        }
-        for label, confidence, probabilities in zip(
-            prediction.labels.tolist(), confidences, prediction.probabilities, strict=True
+    results = []
+    # Iterating a float32 row yields numpy scalars, which orjson writes in their shortest form
+    # (0.7, not 0.699999988079071); plain Python over a handful of classes is cheaper here than
+    # a numpy reduction, and this is the single-prediction hot path.
+    for label, row in zip(prediction.labels.tolist(), prediction.probabilities, strict=True):
+        values = list(row)
+        results.append(
+            {
+                "prediction": label,
+                "confidence": max(values),
+                "probabilities": dict(zip(classes, values, strict=True)),
+                "model_used": model.name,
+                "model_version": model.version,
+                "inference_time_ms": milliseconds,
+                "timestamp": timestamp,
+            }
         )
-    ]
+    return results
 
 
 def batch_response(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:

@@ -13,8 +13,17 @@ JSON = frozenset({"application/json"})
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """One request header (`name` in lower case). Scanning the raw list is several times cheaper
+    than building Starlette's `Headers` object, and this runs a few times per prediction."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def media_type(request: Request) -> str | None:
-    value = request.headers.get("content-type")
+    value = header(request, b"content-type")
     return value.partition(";")[0].strip().lower() if value else None
 
 
@@ -33,7 +42,7 @@ def require_media_type(request: Request, accepted: frozenset[str]) -> str | None
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused with 413 as soon as it exceeds `limit` bytes (decoded)."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body larger than {limit} bytes")
     # Read from `receive` directly: it is the hot path, and one small chunk is the usual case.
@@ -51,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    encoding = request.headers.get("content-encoding")
+    encoding = header(request, b"content-encoding")
     if encoding is None or encoding.strip().lower() == "identity":
         return body
     return _decompress(body, encoding.strip().lower(), limit)
@@ -75,7 +84,7 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
 
 
 def header_int(request: Request, name: str) -> int | None:
-    value = request.headers.get(name)
+    value = header(request, name.encode())
     if value is None:
         return None
     try:
@@ -87,7 +96,7 @@ def header_int(request: Request, name: str) -> int | None:
 def prefers_csv(request: Request) -> bool:
     """True when the Accept header ranks text/csv above JSON; on a tie JSON wins unless only a
     wildcard (`*/*`) matched it."""
-    accept = request.headers.get("accept")
+    accept = header(request, b"accept")
     if not accept or "csv" not in accept:
         return False
     quality: dict[str, float] = {}

@@ -77,7 +77,7 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     threads: int = 1
     spinning: bool = False
-    offload_rows: int = 256
+    offload_rows: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
