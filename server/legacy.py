@@ -141,8 +141,8 @@ def prediction_results(model: Model, prediction: Prediction) -> list[dict[str, A
     # Iterating a float32 row yields numpy scalars, which orjson writes in their shortest form
     # (0.7, not 0.699999988079071); plain Python over a handful of classes is cheaper here than
     # a numpy reduction, and this is the single-prediction hot path.
-    for label, row in zip(prediction.labels.tolist(), prediction.probabilities, strict=True):
-        values = list(row)
+    for label, scores in zip(prediction.labels.tolist(), prediction.probabilities, strict=True):
+        values = list(scores)
         results.append(
             {
                 "prediction": label,
