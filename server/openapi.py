@@ -62,6 +62,22 @@ NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "stri
 VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 
 _NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
+_SHAPE = {"type": "array", "items": {"type": "integer"}}
+
+
+def _parameters(name: str, kind: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {name: {"type": kind}}}
+
+
+def _tensor(name: Any, datatype: Any, **more: Any) -> dict[str, Any]:
+    """A v2 tensor object: name, datatype and shape, and any further properties."""
+    return {
+        "type": "object",
+        "required": ["name", "datatype", "shape"],
+        "properties": {"name": name, "datatype": datatype, "shape": _SHAPE, **more},
+    }
+
+
 _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": _STRING}
 
@@ -138,15 +154,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["error", "request_id"],
         "properties": {"error": _STRING, "request_id": _STRING},
     },
-    "TensorMetadata": {
-        "type": "object",
-        "required": ["name", "datatype", "shape"],
-        "properties": {
-            "name": _STRING,
-            "datatype": _STRING,
-            "shape": {"type": "array", "items": {"type": "integer"}},
-        },
-    },
+    "TensorMetadata": _tensor(_STRING, _STRING),
     "ModelMetadata": {
         "type": "object",
         "required": ["name", "versions", "platform", "inputs", "outputs"],
@@ -163,26 +171,15 @@ SCHEMAS: dict[str, Any] = {
         "required": ["inputs"],
         "properties": {
             "id": _STRING,
-            "parameters": {
-                "type": "object",
-                "properties": {"binary_data_output": {"type": "boolean"}},
-            },
+            "parameters": _parameters("binary_data_output", "boolean"),
             "inputs": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "shape", "datatype"],
-                    "properties": {
-                        "name": {"type": "string", "enum": ["features"]},
-                        "shape": {"type": "array", "items": {"type": "integer"}},
-                        "datatype": {"type": "string", "enum": ["FP64", "FP32"]},
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"binary_data_size": {"type": "integer"}},
-                        },
-                        "data": {"type": "array", "description": "row-major, flat or nested"},
-                    },
-                },
+                "items": _tensor(
+                    {"type": "string", "enum": ["features"]},
+                    {"type": "string", "enum": ["FP64", "FP32"]},
+                    parameters=_parameters("binary_data_size", "integer"),
+                    data={"type": "array", "description": "row-major, flat or nested"},
+                ),
             },
             "outputs": {
                 "type": "array",
@@ -191,10 +188,7 @@ SCHEMAS: dict[str, Any] = {
                     "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "enum": ["label", "probabilities"]},
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"binary_data": {"type": "boolean"}},
-                        },
+                        "parameters": _parameters("binary_data", "boolean"),
                     },
                 },
             },
@@ -209,20 +203,12 @@ SCHEMAS: dict[str, Any] = {
             "id": _STRING,
             "outputs": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "datatype", "shape"],
-                    "properties": {
-                        "name": _STRING,
-                        "datatype": _STRING,
-                        "shape": {"type": "array", "items": {"type": "integer"}},
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"binary_data_size": {"type": "integer"}},
-                        },
-                        "data": {"type": "array"},
-                    },
-                },
+                "items": _tensor(
+                    _STRING,
+                    _STRING,
+                    parameters=_parameters("binary_data_size", "integer"),
+                    data={"type": "array"},
+                ),
             },
         },
     },
