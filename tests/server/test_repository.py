@@ -157,3 +157,12 @@ def test_command_line_refuses_a_bad_setting(
     monkeypatch.setenv("IDS_MAX_BATCH_ROWS", "many")
     assert serve([]) == 2
     assert "IDS_MAX_BATCH_ROWS has value 'many': not a valid integer" in capsys.readouterr().err
+
+
+def test_ids_inference_serve_is_the_same_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ids_inference.cli import main as ids_inference
+
+    assert ids_inference(["serve", "--artifacts", str(tmp_path)]) == 1
+    assert "holds no models" in capsys.readouterr().err

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from server.app import create_app, create_app_from_env
+from server.settings import Settings
 from tests.server.artifact_builder import MULTICLASS
 from tests.server.conftest import Rows
 
@@ -231,3 +234,20 @@ def test_infer_unknown_model_is_404_and_too_many_rows_413(client: TestClient) ->
     assert client.post("/v2/models/svm/infer", json={"inputs": [FEATURES]}).status_code == 404
     many = FEATURES | {"shape": [1001, 78], "data": [0.0] * 78 * 1001}
     assert client.post("/v2/models/xgboost/infer", json={"inputs": [many]}).status_code == 413
+
+
+def test_not_ready_before_start_up(settings: Settings) -> None:
+    # Without the context manager the lifespan does not run: nothing is loaded yet.
+    not_started = TestClient(create_app(settings))
+    answer = not_started.get("/v2/health/ready")
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "not ready: no model is loaded"}
+    assert not_started.get("/v2/health/live").status_code == 200
+
+
+def test_factory_reads_the_environment(repository: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARTIFACTS_PATH", str(repository))
+    monkeypatch.setenv("IDS_DEFAULT_MODEL", "xgboost")
+    with TestClient(create_app_from_env()) as client:
+        answer = client.post("/predict", json={"features": [0.0] * 78})
+        assert answer.json()["model_used"] == "xgboost"
