@@ -48,7 +48,8 @@ def health(registry: Registry) -> dict[str, Any]:
 
 def models_info(registry: Registry, default_model: str) -> dict[str, Any]:
     models = list(registry)
-    main = next((model for model in models if model.name == default_model), models[0])
+    main = next((model for model in models if model.name == default_model), None)
+    main = main or (models[0] if models else None)
     return {
         "models": [
             {
@@ -62,8 +63,10 @@ def models_info(registry: Registry, default_model: str) -> dict[str, Any]:
             }
             for model in models
         ],
-        "feature_count": main.schema.count,
-        "label_classes": list(main.class_labels),
+        # The old service had one feature list and one label encoder for all its models; these
+        # are the default model's (each model's own are in its entry).
+        "feature_count": main.schema.count if main else 0,
+        "label_classes": list(main.class_labels) if main else [],
     }
 
 

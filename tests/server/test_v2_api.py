@@ -243,6 +243,11 @@ def test_not_ready_before_start_up(settings: Settings) -> None:
     assert answer.status_code == 503
     assert answer.json() == {"error": "not ready: no model is loaded"}
     assert not_started.get("/v2/health/live").status_code == 200
+    assert not_started.get("/models").json() == {
+        "models": [],
+        "feature_count": 0,
+        "label_classes": [],
+    }
 
 
 def test_factory_reads_the_environment(repository: Path, monkeypatch: pytest.MonkeyPatch) -> None:
