@@ -436,6 +436,11 @@ def _v2_paths() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once per app)."""
+    paths = {**_legacy_paths(), **_v2_paths()}
+    for path, item in paths.items():
+        tag = "Open Inference Protocol (v2)" if path.startswith("/v2") else "Existing API"
+        for operation in item.values():
+            operation["tags"] = [tag]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -444,6 +449,6 @@ def openapi_document() -> dict[str, Any]:
             "description": "CICIDS2017 intrusion detection models served from ONNX: the "
             "existing API, field for field, and the Open Inference Protocol (v2).",
         },
-        "paths": {**_legacy_paths(), **_v2_paths()},
+        "paths": paths,
         "components": {"schemas": SCHEMAS},
     }
