@@ -82,8 +82,8 @@ def start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str
     raise AssertionError(f"the server was not ready in 30 s:\n{process.communicate()[0]}")
 
 
-def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGINT)
+def stop(process: subprocess.Popen[str], how: int = signal.SIGINT) -> tuple[int, str]:
+    process.send_signal(how)
     output, _ = process.communicate(timeout=30)
     return process.returncode, output
 
@@ -170,8 +170,9 @@ def test_process_never_loads_a_pickle_or_training_library(
     for name in ("random_forest", "xgboost", "decision_tree"):
         body = {"features": flows[4].tolist(), "model_name": name}
         assert httpx.post(url + "/predict", json=body, timeout=5).status_code == 200
-    returncode, output = stop(process)
+    returncode, output = stop(process, signal.SIGTERM)  # a graceful stop, exit status 0
     assert returncode == 0, output
+    assert "Application shutdown complete" in output
     seen = json.loads(report.read_text())
     top_level = {name.partition(".")[0] for name in seen["modules"]}
     assert not top_level & {"sklearn", "xgboost", "pandas", "joblib", "skl2onnx", "onnx"}
