@@ -14,9 +14,10 @@ from pathlib import Path
 from convert.check_data import SYNTHETIC_ROWS, CheckData, read_check_data, synthetic_check_data
 from convert.conversion import Converted, convert_model, publish
 from convert.errors import ConvertError
-from convert.pickle_set import MODEL_FILES, PickleSet, load_pickle_set, read_model
+from convert.pickle_set import PickleSet, load_pickle_set, read_model
 from convert.repository import check_free, next_version
 from convert.tree_model import TreeModel
+from models.pickle_set import MODEL_FILES
 
 PROG = "ids-inference convert"
 COLUMNS = (

@@ -18,16 +18,13 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from convert.errors import PickleSetError, UnsupportedModelError
 from convert.registry import reader_for, supported_types
 from convert.tree_model import TreeModel
-
-MODEL_FILES: dict[str, str] = {
-    "random_forest": "random_forest_ids.pkl",
-    "xgboost": "xgboost_ids.pkl",
-    "decision_tree": "decision_tree_ids.pkl",
-}
-SCALER_FILE = "scaler.pkl"
-LABEL_ENCODER_FILE = "label_encoder.pkl"
-FEATURE_NAMES_FILE = "feature_names.pkl"
-PICKLE_FILES = (*MODEL_FILES.values(), SCALER_FILE, LABEL_ENCODER_FILE, FEATURE_NAMES_FILE)
+from models.pickle_set import (
+    FEATURE_NAMES_FILE,
+    LABEL_ENCODER_FILE,
+    MODEL_FILES,
+    PICKLE_FILES,
+    SCALER_FILE,
+)
 
 
 @dataclass(frozen=True)

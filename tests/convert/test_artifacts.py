@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from convert.pickle_set import MODEL_FILES, SCALER_FILE
+from models.pickle_set import MODEL_FILES, SCALER_FILE
 from tests.convert.conftest import BINARY, Repository
 
 NAMES = [pytest.param(name, id=name) for name in MODEL_FILES]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from convert.cli import main
-from convert.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import FixtureSet, fit_pickle_set
 
 # The training room's reader and generator (models/) provide the check data.

@@ -9,7 +9,8 @@ import pytest
 import convert.boundary
 from convert.boundary import KINDS, all_boundary_points, boundary_points
 from convert.conversion import convert_model
-from convert.pickle_set import MODEL_FILES, read_model
+from convert.pickle_set import read_model
+from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import FixtureSet
 
 MODELS = [pytest.param(name, id=name) for name in MODEL_FILES]

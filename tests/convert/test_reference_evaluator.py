@@ -10,7 +10,8 @@ from onnx.reference import ReferenceEvaluator
 from convert.boundary import all_boundary_points, non_finite_probes
 from convert.conversion import session_for
 from convert.graph_model import build_graph
-from convert.pickle_set import MODEL_FILES, read_model
+from convert.pickle_set import read_model
+from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import FixtureSet
 
 # The reference evaluator walks trees in Python: a sample keeps it to seconds.

@@ -10,7 +10,7 @@ import pytest
 import tritonclient
 from google.protobuf import text_format
 
-from convert.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import Repository
 
 
