@@ -24,7 +24,7 @@ def test_defaults_without_environment() -> None:
         pytest.param({"IDS_PORT": "9000"}, "port", 9000, id="port"),
         pytest.param({"LOG_LEVEL": "WARNING"}, "log_level", "warning", id="old LOG_LEVEL"),
         pytest.param({"IDS_MAX_BATCH_ROWS": "50"}, "max_batch_rows", 50, id="batch rows"),
-        pytest.param({"IDS_THREADS": "2"}, "threads", 2, id="threads"),
+        pytest.param({"IDS_INTRA_OP_THREADS": "2"}, "intra_op_threads", 2, id="threads"),
         pytest.param({"IDS_SPINNING": "yes"}, "spinning", True, id="spinning"),
         pytest.param({"MODEL_PATH": "models"}, "artifacts_path", Path("artifacts"),
                      id="MODEL_PATH (pickles) is not the repository"),

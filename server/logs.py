@@ -1,0 +1,164 @@
+"""Structured logs: one JSON object per line on standard output, for requests and lifecycle events.
+
+Lifecycle events (start-up, model loaded/unloaded/failed, shutdown) and uvicorn's own messages go
+through the standard `logging` module, rendered by `JsonFormatter`. The access log does not: a
+`LogRecord` per request costs microseconds the request path cannot spare, so `AccessLog` serialises
+its dict with orjson and hands the line to the same output, flushed in small batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+import traceback
+from typing import IO, Any, Protocol
+
+import orjson
+
+LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10}
+FLUSH_SECONDS = 0.02  # the longest a request line waits in memory before it is written
+FLUSH_LINES = 256
+
+
+def timestamp(seconds: float) -> str:
+    """ISO 8601 in UTC with milliseconds, the format log shippers parse without configuration."""
+    whole = int(seconds)
+    return f"{_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
+
+
+_cached_second = (-1, "")
+
+
+def _second(whole: int) -> str:
+    # Formatting a date costs more than the rest of a log line; it changes once a second.
+    global _cached_second
+    if _cached_second[0] != whole:
+        _cached_second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return _cached_second[1]
+
+
+class _Output(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+def _output() -> _Output:
+    # Looked up on every write, so a test that captures sys.stdout captures the logs too.
+    stream = sys.stdout
+    binary: _Output | None = getattr(stream, "buffer", None)
+    if binary is None:  # a text-only stream: write through it (rare; tests' StringIO)
+        return _TextAdapter(stream)
+    stream.flush()  # anything written as text first keeps its place
+    return binary
+
+
+class _TextAdapter:
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> int:
+        return self._stream.write(data.decode("utf-8"))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def write_lines(data: bytes) -> None:
+    output = _output()
+    output.write(data)
+    output.flush()
+
+
+class JsonFormatter(logging.Formatter):
+    """A `LogRecord` as one JSON line: ts, level, event, message, the record's `fields`, and the
+    traceback (as `exception`) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": timestamp(record.created),
+            "level": record.levelname.lower(),
+            "event": getattr(record, "event", "log"),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return orjson.dumps(entry, default=str).decode()
+
+
+class JsonHandler(logging.Handler):
+    """Writes each formatted record as it comes (lifecycle events are rare and must not wait)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            write_lines(self.format(record).encode() + b"\n")
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines for every logger, at `level`; uvicorn's own access log stays off (ours replaces
+    it) and its error logger's records come out as JSON like everything else."""
+    handler = JsonHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(LEVELS[level])
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def event(
+    logger: logging.Logger,
+    name: str,
+    message: str,
+    level: int = logging.INFO,
+    exc_info: BaseException | None = None,
+    **fields: Any,
+) -> None:
+    """A lifecycle event: `name` becomes the line's `event`, `fields` its other keys."""
+    logger.log(level, message, exc_info=exc_info, extra={"event": name, "fields": fields})
+
+
+class AccessLog:
+    """One JSON line per request, batched: lines wait at most `FLUSH_SECONDS` (or until
+    `FLUSH_LINES` are waiting) and go out in one write."""
+
+    __slots__ = ("_lines", "_loop", "min_level")
+
+    def __init__(self, level: str, enabled: bool = True) -> None:
+        # Lines below the configured level are not written (at level warning, a request that
+        # failed with a 5xx still is); disabled, none is.
+        self.min_level = LEVELS[level] if enabled else LEVELS["critical"] + 1
+        self._lines: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def write(self, entry: dict[str, Any]) -> None:
+        lines = self._lines
+        lines.append(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+        if len(lines) == 1 and self._loop is not None:
+            self._loop.call_later(FLUSH_SECONDS, self.flush)
+        elif len(lines) >= FLUSH_LINES or self._loop is None:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            data = b"".join(self._lines)
+            self._lines.clear()
+            write_lines(data)
+
+    def stop(self) -> None:
+        self.flush()
+        self._loop = None

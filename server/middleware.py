@@ -1,0 +1,246 @@
+"""Everything operations needs around a request, in one pure-ASGI middleware: the request id,
+authentication, the concurrency limit, the request timeout, metrics, the access log and the
+answer to an unexpected error.
+
+One layer rather than a stack of them: each layer of ASGI middleware costs a call and a wrapped
+`send` per request, and this one sits on the path of every single-row prediction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import re
+import time
+from typing import Any
+
+import orjson
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.auth import HEALTH, METRICS, BearerAuth
+from server.errors import ServerError, ServiceUnavailable, Timeout, Unauthorized
+from server.logs import LEVELS, event, timestamp
+from server.routes.templated import TEMPLATE, UNMATCHED, TemplateFinder
+from server.state import RUNS, Run, ServingState
+
+logger = logging.getLogger("server")
+# A client's X-Request-ID is kept when it is short and made of safe characters (it is echoed in
+# a header and written to logs); otherwise the server makes its own.
+_CLIENT_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+_QUIET = HEALTH | {METRICS}  # kept out of the access log and of the concurrency limit
+_JSON = (b"content-type", b"application/json")
+_LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
+
+
+def _level(status: int) -> int:
+    if status == 500:
+        return LEVELS["error"]
+    return LEVELS["warning"] if status >= 500 else LEVELS["info"]
+
+
+class Operations:
+    def __init__(self, app: ASGIApp, state: ServingState, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.state = state
+        settings = state.settings
+        self.auth = (
+            BearerAuth(settings.auth_tokens, settings.metrics_require_auth)
+            if settings.auth_tokens
+            else None
+        )
+        self.limit = settings.max_concurrency
+        self.in_flight = 0
+        self.templates = TemplateFinder(routes)
+        # Request ids: a random per-process prefix and a counter, unique across workers and
+        # restarts, and several times cheaper than uuid4.
+        self._prefix = os.urandom(4).hex() + "-"
+        self._counter = itertools.count(1)
+        self._statuses: dict[int, str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the lifespan
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id: bytes | None = None
+        authorization: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                if _CLIENT_ID.fullmatch(value):
+                    request_id = value
+            elif name == b"authorization":
+                authorization = value
+        if request_id is None:
+            request_id = f"{self._prefix}{next(self._counter):x}".encode()
+        path: str = scope["path"]
+        if self.auth is not None and path not in self.auth.public:
+            challenge = self.auth.check(authorization)
+            if challenge is not None:
+                error: ServerError = Unauthorized(
+                    "A valid bearer token is required (Authorization: Bearer)"
+                )
+                headers = [(b"www-authenticate", challenge)]
+                await self._refuse(scope, send, error, headers, request_id, start)
+                return
+        if self.limit and self.in_flight >= self.limit and path not in _QUIET:
+            # Refused at once rather than queued: a queue only adds latency to an overload.
+            error = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
+            headers = [(b"retry-after", b"1")]
+            await self._refuse(scope, send, error, headers, request_id, start)
+            return
+
+        state = self.state
+        metrics = state.metrics
+        values, slot = metrics.values, metrics.in_flight_slot
+        deadlines = state.deadlines
+        task = asyncio.current_task() if deadlines.seconds else None
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if task is not None:
+                    deadlines.stop(task)
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id)]
+            await send(message)
+
+        self.in_flight += 1
+        values[slot] += 1.0
+        if task is not None:
+            deadlines.start(task, start)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            if task is None or task not in deadlines.expired:
+                raise  # the server's shutdown, not our deadline
+            deadlines.expired.discard(task)
+            task.uncancel()
+            if status == 0:
+                seconds = deadlines.seconds
+                error = Timeout(f"The request took longer than the {seconds:g} s timeout")
+                await self._send_error(scope, send, error, [], request_id)
+            status = status or Timeout.status_code
+        except Exception as error:
+            # Logged here once, with its traceback and the id the client received (nothing
+            # propagates to uvicorn, which would log it a second time).
+            event(
+                logger,
+                "unhandled_error",
+                "unexpected error",
+                logging.ERROR,
+                request_id=request_id.decode("latin-1"),
+                method=scope["method"],
+                route=scope.get(TEMPLATE, UNMATCHED),
+                exc_info=error,
+            )
+            if status == 0:
+                body = {"error": "Internal server error", "request_id": request_id.decode()}
+                await _send_json(send, 500, body, [], request_id)
+            status = status or 500
+        finally:
+            if task is not None:
+                deadlines.stop(task)
+            self.in_flight -= 1
+            values[slot] -= 1.0
+        self._record(scope, status, start, request_id)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        error: ServerError,
+        headers: list[tuple[bytes, bytes]],
+        request_id: bytes,
+        start: float,
+    ) -> None:
+        scope[TEMPLATE] = self.templates.find(scope)
+        await self._send_error(scope, send, error, headers, request_id)
+        self._record(scope, error.status_code, start, request_id)
+
+    async def _send_error(
+        self,
+        scope: Scope,
+        send: Send,
+        error: ServerError,
+        headers: list[tuple[bytes, bytes]],
+        request_id: bytes,
+    ) -> None:
+        path: str = scope["path"]
+        v2 = path == "/v2" or path.startswith("/v2/")
+        await _send_json(send, error.status_for(v2), error.body(v2), headers, request_id)
+
+    def _record(self, scope: Scope, status: int, start: float, request_id: bytes) -> None:
+        """The request's metrics and its access-log line."""
+        seconds = time.perf_counter() - start
+        metrics = self.state.metrics
+        route: str = scope.get(TEMPLATE, UNMATCHED)
+        runs: list[Run] | None = scope.get(RUNS)
+        model = version = None
+        rows = 0
+        if runs:
+            for name, run_version, run_rows, run_seconds in runs:
+                metrics.inference_seconds.observe((name, run_version), run_seconds)
+                rows += run_rows
+            if len(runs) == 1:
+                model, version = runs[0][0], runs[0][1]
+            else:  # a batch across models or versions
+                model = ",".join(dict.fromkeys(run[0] for run in runs))
+                version = ",".join(dict.fromkeys(run[1] for run in runs))
+            metrics.request_rows.observe((route,), rows)
+        status_text = self._statuses.get(status)
+        if status_text is None:
+            status_text = self._statuses[status] = str(status)
+        metrics.requests.inc((route, model or "", status_text))
+        metrics.request_seconds.observe((route,), seconds)
+
+        access_log = self.state.access_log
+        level = _level(status)
+        if level < access_log.min_level or scope["path"] in _QUIET:
+            return
+        if model is None:
+            params = scope.get("path_params")
+            if params:
+                model, version = params.get("name"), params.get("version")
+        client = scope.get("client")
+        entry: dict[str, Any] = {
+            "ts": timestamp(time.time()),
+            "level": _LEVEL_NAMES[level],
+            "event": "request",
+            "request_id": request_id.decode("latin-1"),
+            "method": scope["method"],
+            "route": route,
+            "model": model,
+            "version": version,
+            "rows": rows,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "client": client[0] if client else None,
+        }
+        access_log.write(entry)
+
+
+async def _send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]],
+    request_id: bytes,
+) -> None:
+    content = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                _JSON,
+                (b"content-length", str(len(content)).encode()),
+                (b"x-request-id", request_id),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
