@@ -95,6 +95,7 @@ def create_app(
             yield
         finally:
             state.ready = False
+            await state.drain(settings.graceful_shutdown_seconds)
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -19,24 +19,23 @@ import orjson
 
 LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10}
 FLUSH_SECONDS = 0.02  # the longest a request line waits in memory before it is written
-FLUSH_LINES = 256
+FLUSH_BYTES = 32768
 
 
 def timestamp(seconds: float) -> str:
-    """ISO 8601 in UTC with milliseconds, the format log shippers parse without configuration."""
-    whole = int(seconds)
-    return f"{_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
+    """ISO 8601 in UTC with milliseconds, the format log shippers parse without configuration.
+    Formatting a date costs more than the rest of a request's log line, and many requests share
+    a millisecond: the last one formatted is kept."""
+    global _last
+    milliseconds = int(seconds * 1000)
+    if _last[0] != milliseconds:
+        whole, fraction = divmod(milliseconds, 1000)
+        date = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _last = (milliseconds, f"{date}.{fraction:03d}Z")
+    return _last[1]
 
 
-_cached_second = (-1, "")
-
-
-def _second(whole: int) -> str:
-    # Formatting a date costs more than the rest of a log line; it changes once a second.
-    global _cached_second
-    if _cached_second[0] != whole:
-        _cached_second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
-    return _cached_second[1]
+_last = (-1, "")
 
 
 class _Output(Protocol):
@@ -131,32 +130,37 @@ def event(
 
 class AccessLog:
     """One JSON line per request, batched: lines wait at most `FLUSH_SECONDS` (or until
-    `FLUSH_LINES` are waiting) and go out in one write."""
+    `FLUSH_BYTES` are waiting) and go out in one write.
 
-    __slots__ = ("_lines", "_loop", "min_level")
+    Each line is copied into one buffer as soon as it is made: keeping orjson's outputs in a list
+    instead measured eight times slower (hundreds of freshly freed 1 KiB allocations make glibc
+    hand memory back to the system on every batch)."""
+
+    __slots__ = ("_buffer", "_loop", "min_level")
 
     def __init__(self, level: str, enabled: bool = True) -> None:
         # Lines below the configured level are not written (at level warning, a request that
         # failed with a 5xx still is); disabled, none is.
         self.min_level = LEVELS[level] if enabled else LEVELS["critical"] + 1
-        self._lines: list[bytes] = []
+        self._buffer = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def write(self, entry: dict[str, Any]) -> None:
-        lines = self._lines
-        lines.append(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
-        if len(lines) == 1 and self._loop is not None:
-            self._loop.call_later(FLUSH_SECONDS, self.flush)
-        elif len(lines) >= FLUSH_LINES or self._loop is None:
+        buffer = self._buffer
+        first = not buffer
+        buffer += orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+        if self._loop is None or len(buffer) >= FLUSH_BYTES:
             self.flush()
+        elif first:
+            self._loop.call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
-        if self._lines:
-            data = b"".join(self._lines)
-            self._lines.clear()
+        if self._buffer:
+            data = bytes(self._buffer)
+            self._buffer.clear()
             write_lines(data)
 
     def stop(self) -> None:

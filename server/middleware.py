@@ -56,12 +56,13 @@ class Operations:
         self.templates = TemplateFinder(routes)
         # Request ids: a random per-process prefix and a counter, unique across workers and
         # restarts, and several times cheaper than uuid4.
+        self._loop: asyncio.AbstractEventLoop | None = None  # known once the lifespan starts
         self._prefix = os.urandom(4).hex() + "-"
         self._counter = itertools.count(1)
-        self._statuses: dict[int, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # the lifespan
+            self._loop = asyncio.get_running_loop()
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -96,7 +97,7 @@ class Operations:
         metrics = state.metrics
         values, slot = metrics.values, metrics.in_flight_slot
         deadlines = state.deadlines
-        task = asyncio.current_task() if deadlines.seconds else None
+        task = asyncio.current_task(self._loop) if deadlines.seconds else None
         status = 0
 
         async def send_with_id(message: Message) -> None:
@@ -183,19 +184,14 @@ class Operations:
         rows = 0
         if runs:
             for name, run_version, run_rows, run_seconds in runs:
-                metrics.inference_seconds.observe((name, run_version), run_seconds)
+                metrics.run(name, run_version, run_seconds)
                 rows += run_rows
             if len(runs) == 1:
                 model, version = runs[0][0], runs[0][1]
             else:  # a batch across models or versions
                 model = ",".join(dict.fromkeys(run[0] for run in runs))
                 version = ",".join(dict.fromkeys(run[1] for run in runs))
-            metrics.request_rows.observe((route,), rows)
-        status_text = self._statuses.get(status)
-        if status_text is None:
-            status_text = self._statuses[status] = str(status)
-        metrics.requests.inc((route, model or "", status_text))
-        metrics.request_seconds.observe((route,), seconds)
+        metrics.request(route, model or "", status, seconds, rows)
 
         access_log = self.state.access_log
         level = _level(status)
@@ -206,21 +202,22 @@ class Operations:
             if params:
                 model, version = params.get("name"), params.get("version")
         client = scope.get("client")
-        entry: dict[str, Any] = {
-            "ts": timestamp(time.time()),
-            "level": _LEVEL_NAMES[level],
-            "event": "request",
-            "request_id": request_id.decode("latin-1"),
-            "method": scope["method"],
-            "route": route,
-            "model": model,
-            "version": version,
-            "rows": rows,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-            "client": client[0] if client else None,
-        }
-        access_log.write(entry)
+        access_log.write(
+            {
+                "ts": timestamp(time.time()),
+                "level": _LEVEL_NAMES[level],
+                "event": "request",
+                "request_id": request_id.decode("latin-1"),
+                "method": scope["method"],
+                "route": route,
+                "model": model,
+                "version": version,
+                "rows": rows,
+                "status": status,
+                "duration_ms": int(seconds * 1e6) / 1000,  # rounded to the microsecond
+                "client": client[0] if client else None,
+            }
+        )
 
 
 async def _send_json(

@@ -321,5 +321,5 @@ class Reloader:
         if loaded:
             reason = problem or (f"serving the version loaded before; {failure}" if failure else "")
             return {"name": name, "version": version, "state": READY, "reason": reason}
-        reason = "unloaded" if name in self._unloaded else failure or problem or "not loaded"
+        reason = "unloaded" if name in self._unloaded else problem or failure or "not loaded"
         return {"name": name, "version": version, "state": UNAVAILABLE, "reason": reason}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -25,7 +28,17 @@ class ServingState:
     """The registry is replaced whole (one reference assignment, atomic under the GIL), never
     mutated: a handler reads `registry` once and keeps a consistent view for its request."""
 
-    __slots__ = ("access_log", "deadlines", "metrics", "ready", "registry", "settings", "stopping")
+    __slots__ = (
+        "_lock",
+        "_threads_running",
+        "access_log",
+        "deadlines",
+        "metrics",
+        "ready",
+        "registry",
+        "settings",
+        "stopping",
+    )
 
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
@@ -36,6 +49,8 @@ class ServingState:
         self.metrics = Metrics(None)
         self.access_log = AccessLog(settings.log_level, settings.access_log)
         self.deadlines = Deadlines(settings.request_timeout_seconds)
+        self._threads_running = 0  # runs in worker threads, abandoned ones included
+        self._lock = threading.Lock()
 
     async def predict(
         self, model: Model, rows: Matrix, scope: MutableMapping[str, Any] | None = None
@@ -52,7 +67,11 @@ class ServingState:
             # onnxruntime releases the GIL while it runs, so the loop keeps serving meanwhile.
             # Abandoned on cancellation (a request past its deadline answers at once; the run
             # finishes in its thread and its result is dropped).
-            prediction = await to_thread.run_sync(model.predict, rows, abandon_on_cancel=True)
+            with self._lock:
+                self._threads_running += 1
+            prediction = await to_thread.run_sync(
+                self._run_in_thread, model, rows, abandon_on_cancel=True
+            )
         if scope is not None:
             run = (model.name, model.version, rows.shape[0], prediction.seconds)
             runs: list[Run] | None = scope.get(RUNS)
@@ -61,3 +80,18 @@ class ServingState:
             else:
                 runs.append(run)
         return prediction
+
+    def _run_in_thread(self, model: Model, rows: Matrix) -> Prediction:
+        try:
+            return model.predict(rows)
+        finally:
+            with self._lock:
+                self._threads_running -= 1
+
+    async def drain(self, seconds: float) -> None:
+        """Wait (up to `seconds`) for the runs still in worker threads, abandoned ones too: a
+        process that exits while onnxruntime runs in another thread is aborted by the C++
+        runtime instead of exiting cleanly."""
+        deadline = time.monotonic() + seconds
+        while self._threads_running and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
 
 from server.metrics.store import ProcessStore
@@ -98,7 +97,9 @@ class Series:
         self._values = store.values
         self._bases: dict[tuple[str, ...], int] = {}
 
-    def _base(self, labels: tuple[str, ...]) -> int | None:
+    def base(self, labels: tuple[str, ...]) -> int | None:
+        """The series' first slot (a histogram's first bucket; its sum comes after the +Inf
+        bucket), or None when the store is full."""
         base = self._bases.get(labels)
         if base is None:
             base = self._store.allocate((self._family.name, labels), self._family.size)
@@ -107,34 +108,11 @@ class Series:
         return base
 
     def inc(self, labels: tuple[str, ...] = (), amount: float = 1.0) -> None:
-        base = self._bases.get(labels)
-        if base is None:
-            base = self._base(labels)
-            if base is None:
-                return
-        self._values[base] += amount
+        base = self.base(labels)
+        if base is not None:
+            self._values[base] += amount
 
     def set(self, labels: tuple[str, ...], value: float) -> None:
-        base = self._base(labels)
+        base = self.base(labels)
         if base is not None:
             self._values[base] = value
-
-
-class Histogram(Series):
-    __slots__ = ("_bounds", "_sum")
-
-    def __init__(self, family: Family, store: ProcessStore) -> None:
-        super().__init__(family, store)
-        self._bounds = family.buckets
-        self._sum = len(family.buckets) + 1
-
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
-        base = self._bases.get(labels)
-        if base is None:
-            base = self._base(labels)
-            if base is None:
-                return
-        values = self._values
-        # Buckets are stored one by one (`le` is cumulative only when rendered): one store here.
-        values[base + bisect_left(self._bounds, value)] += 1.0
-        values[base + self._sum] += value

@@ -35,8 +35,11 @@ def build_graph(
     n_features: int = len(FEATURE_NAMES),
     input_name: str = "features",
     columns: int | None = None,
+    slow: int = 0,
 ) -> bytes:
-    """A contract-conforming graph; `input_name` and `columns` can break it on purpose."""
+    """A contract-conforming graph; `input_name` and `columns` can break it on purpose. `slow`
+    adds that many dense layers of 1024 units per row, whose sum joins the logits scaled by 1e-30
+    (so it cannot be optimised away but changes no answer): 128 layers take about 1 ms a row."""
     rng = np.random.default_rng(seed)
     columns = len(class_labels) if columns is None else columns
     # Flow features span many orders of magnitude; log-like scales keep every class reachable.
@@ -53,7 +56,9 @@ def build_graph(
         helper.make_node("Div", ["centered", "scale"], ["scaled"]),
         helper.make_node("Cast", ["scaled"], ["scaled32"], to=TensorProto.FLOAT),
         helper.make_node("MatMul", ["scaled32", "weights"], ["product"]),
-        helper.make_node("Add", ["product", "bias"], ["logits"]),
+        helper.make_node("Add", ["product", "bias"], ["fast_logits"]),
+    ]
+    tail = [
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         helper.make_node("ArgMax", ["probabilities"], ["index"], axis=1, keepdims=0),
         helper.make_node("Gather", ["classes", "index"], ["label"], axis=0),
@@ -68,8 +73,34 @@ def build_graph(
             "classes", TensorProto.STRING, [len(class_labels)], [c.encode() for c in class_labels]
         ),
     ]
+    if slow:
+        hidden = "hidden_0"
+        nodes.append(helper.make_node("MatMul", ["scaled32", "slow_in"], [hidden]))
+        for layer in range(1, slow + 1):
+            nodes += [
+                helper.make_node("MatMul", [hidden, "slow_square"], [f"dense_{layer}"]),
+                helper.make_node("Tanh", [f"dense_{layer}"], [f"hidden_{layer}"]),
+            ]
+            hidden = f"hidden_{layer}"
+        nodes += [
+            helper.make_node("ReduceSum", [hidden, "one_axis"], ["hidden_sum"], keepdims=1),
+            helper.make_node("Mul", ["hidden_sum", "tiny"], ["nothing"]),
+            helper.make_node("Add", ["fast_logits", "nothing"], ["logits"]),
+        ]
+        initializers += [
+            numpy_helper.from_array(
+                rng.normal(0, 0.1, (n_features, 1024)).astype(np.float32), "slow_in"
+            ),
+            numpy_helper.from_array(
+                rng.normal(0, 0.03, (1024, 1024)).astype(np.float32), "slow_square"
+            ),
+            numpy_helper.from_array(np.array([1], dtype=np.int64), "one_axis"),
+            numpy_helper.from_array(np.array(1e-30, dtype=np.float32), "tiny"),
+        ]
+    else:
+        nodes.append(helper.make_node("Identity", ["fast_logits"], ["logits"]))
     graph = helper.make_graph(
-        nodes,
+        nodes + tail,
         "test_model",
         [helper.make_tensor_value_info(input_name, TensorProto.DOUBLE, ["N", n_features])],
         [
@@ -129,11 +160,12 @@ def write_artifact(
     n_features: int = len(FEATURE_NAMES),
     graph: bytes | None = None,
     edit: Callable[[dict[str, Any]], None] | None = None,
+    slow: int = 0,
 ) -> Path:
     """Write `root/name/version/{model.onnx, manifest.json}`; `edit` may alter the manifest."""
     if graph is None:
         seed = zlib.crc32(f"{name}/{version}".encode())
-        graph = build_graph(class_labels, seed=seed, n_features=n_features)
+        graph = build_graph(class_labels, seed=seed, n_features=n_features, slow=slow)
     folder = root / name / str(version)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.onnx").write_bytes(graph)
