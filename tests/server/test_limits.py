@@ -101,8 +101,8 @@ def test_request_timeout_answers_504(slow_repository: Path) -> None:
         assert answer.status_code == 504
         assert answer.json()["error"] == "The request took longer than the 0.2 s timeout"
         assert answer.headers["x-request-id"] == "t-1"
-        v2 = client.post("/v2/models/slow/infer", json={"inputs": [
-            {"name": "features", "datatype": "FP64", "shape": [1000, 78], "data": ROW * 1000}]})  # fmt: skip
+        tensor = {"name": "features", "datatype": "FP64", "shape": [1000, 78], "data": ROW * 1000}
+        v2 = client.post("/v2/models/slow/infer", json={"inputs": [tensor]})
         assert v2.status_code == 504
         assert set(v2.json()) == {"error"}
         assert client.post("/predict", json={"features": ROW}).status_code == 200
