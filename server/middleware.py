@@ -86,7 +86,9 @@ class Operations:
                 headers = [(b"www-authenticate", challenge)]
                 await self._refuse(scope, send, error, headers, request_id, start)
                 return
-        if self.limit and self.in_flight >= self.limit and path not in _QUIET:
+        # Probes and scrapes neither count against the limit nor are refused by it.
+        counted = path not in _QUIET
+        if counted and self.limit and self.in_flight >= self.limit:
             # Refused at once rather than queued: a queue only adds latency to an overload.
             error = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
             headers = [(b"retry-after", b"1")]
@@ -109,7 +111,7 @@ class Operations:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id)]
             await send(message)
 
-        self.in_flight += 1
+        self.in_flight += counted
         values[slot] += 1.0
         if task is not None:
             deadlines.start(task, start)
@@ -145,7 +147,7 @@ class Operations:
         finally:
             if task is not None:
                 deadlines.stop(task)
-            self.in_flight -= 1
+            self.in_flight -= counted
             values[slot] -= 1.0
         self._record(scope, status, start, request_id)
 

@@ -40,7 +40,7 @@ def repository_routes(state: ServingState, reloader: Reloader) -> list[Route]:
         return ORJSONResponse(await to_thread.run_sync(reloader.index, ready))
 
     async def load(request: Request) -> Response:
-        parameters = (await _options(request, limit)).get("parameters") or {}
+        parameters = (await _options(request, limit)).get("parameters", {})
         if not isinstance(parameters, dict):
             raise BadRequest("parameters: must be an object")
         overrides = sorted(key for key in parameters if key == "config" or key.startswith("file:"))
@@ -56,7 +56,9 @@ def repository_routes(state: ServingState, reloader: Reloader) -> list[Route]:
         return ORJSONResponse({"name": name, "versions": state.registry.versions(name)})
 
     async def unload(request: Request) -> Response:
-        await _options(request, limit)  # unload_dependents is moot: models depend on none
+        # unload_dependents is moot: models depend on no other model
+        if not isinstance((await _options(request, limit)).get("parameters", {}), dict):
+            raise BadRequest("parameters: must be an object")
         name = request.path_params["name"]
         await reloader.unload(name)
         return ORJSONResponse({"name": name, "versions": []})

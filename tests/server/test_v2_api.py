@@ -24,7 +24,7 @@ def test_server_metadata_and_health(client: TestClient) -> None:
     assert client.get("/v2").json() == {
         "name": "ids-inference",
         "version": "0.1.0",
-        "extensions": ["binary_tensor_data"],
+        "extensions": ["binary_tensor_data", "model_repository"],
     }
     assert client.get("/v2/health/live").status_code == 200
     assert client.get("/v2/health/ready").json() == {"ready": True}
