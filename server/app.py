@@ -73,7 +73,7 @@ def create_app(
         if directory is None:  # a server of its own (tests, uvicorn's factory)
             directory = owned = Path(tempfile.mkdtemp(prefix="ids-inference-"))
         state.metrics = Metrics(directory)
-        state.access_log.start(asyncio.get_running_loop())
+        state.records.start(asyncio.get_running_loop())
         if registry is None:
             state.registry = load_repository(settings.artifacts_path, options)
         reloader.start(ControlFile(directory) if settings.workers > 1 else None)
@@ -102,7 +102,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             event(logger, "shutdown", "stopped serving", pid=os.getpid())
-            state.access_log.stop()
+            state.records.stop()
             state.metrics.close()
             state.metrics = Metrics(None)
             if owned is not None:

@@ -23,7 +23,7 @@ class Deadlines:
         self._running[task] = now + self.seconds
 
     def stop(self, task: asyncio.Task[object]) -> None:
-        """The request answered (or began to): cancelling it now would cut its answer short."""
+        """The request is over."""
         self._running.pop(task, None)
 
     def check(self, now: float) -> None:

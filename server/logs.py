@@ -2,13 +2,12 @@
 
 Lifecycle events (start-up, model loaded/unloaded/failed, shutdown) and uvicorn's own messages go
 through the standard `logging` module, rendered by `JsonFormatter`. The access log does not: a
-`LogRecord` per request costs microseconds the request path cannot spare, so `AccessLog` serialises
-its dict with orjson and hands the line to the same output, flushed in small batches.
+`LogRecord` per request costs microseconds the request path cannot spare, so
+`server.request_records` writes its lines with orjson, in batches, to the same output.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
@@ -18,8 +17,6 @@ from typing import IO, Any, Protocol
 import orjson
 
 LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10}
-FLUSH_SECONDS = 0.02  # the longest a request line waits in memory before it is written
-FLUSH_BYTES = 32768
 
 
 def timestamp(seconds: float) -> str:
@@ -126,43 +123,3 @@ def event(
 ) -> None:
     """A lifecycle event: `name` becomes the line's `event`, `fields` its other keys."""
     logger.log(level, message, exc_info=exc_info, extra={"event": name, "fields": fields})
-
-
-class AccessLog:
-    """One JSON line per request, batched: lines wait at most `FLUSH_SECONDS` (or until
-    `FLUSH_BYTES` are waiting) and go out in one write.
-
-    Each line is copied into one buffer as soon as it is made: keeping orjson's outputs in a list
-    instead measured eight times slower (hundreds of freshly freed 1 KiB allocations make glibc
-    hand memory back to the system on every batch)."""
-
-    __slots__ = ("_buffer", "_loop", "min_level")
-
-    def __init__(self, level: str, enabled: bool = True) -> None:
-        # Lines below the configured level are not written (at level warning, a request that
-        # failed with a 5xx still is); disabled, none is.
-        self.min_level = LEVELS[level] if enabled else LEVELS["critical"] + 1
-        self._buffer = bytearray()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    def write(self, entry: dict[str, Any]) -> None:
-        buffer = self._buffer
-        first = not buffer
-        buffer += orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
-        if self._loop is None or len(buffer) >= FLUSH_BYTES:
-            self.flush()
-        elif first:
-            self._loop.call_later(FLUSH_SECONDS, self.flush)
-
-    def flush(self) -> None:
-        if self._buffer:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-            write_lines(data)
-
-    def stop(self) -> None:
-        self.flush()
-        self._loop = None

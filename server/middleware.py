@@ -22,9 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth import HEALTH, METRICS, BearerAuth
 from server.errors import ServerError, ServiceUnavailable, Timeout, Unauthorized
-from server.logs import LEVELS, event, timestamp
+from server.logs import event
+from server.request_records import RUNS
 from server.routes.templated import TEMPLATE, UNMATCHED, TemplateFinder
-from server.state import RUNS, Run, ServingState
+from server.state import ServingState
 
 logger = logging.getLogger("server")
 # A client's X-Request-ID is kept when it is short and made of safe characters (it is echoed in
@@ -32,13 +33,6 @@ logger = logging.getLogger("server")
 _CLIENT_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _QUIET = HEALTH | {METRICS}  # kept out of the access log and of the concurrency limit
 _JSON = (b"content-type", b"application/json")
-_LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
-
-
-def _level(status: int) -> int:
-    if status == 500:
-        return LEVELS["error"]
-    return LEVELS["warning"] if status >= 500 else LEVELS["info"]
 
 
 class Operations:
@@ -57,7 +51,7 @@ class Operations:
         # Request ids: a random per-process prefix and a counter, unique across workers and
         # restarts, and several times cheaper than uuid4.
         self._loop: asyncio.AbstractEventLoop | None = None  # known once the lifespan starts
-        self._prefix = os.urandom(4).hex() + "-"
+        self._prefix = os.urandom(4).hex().encode() + b"-"
         self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,7 +69,7 @@ class Operations:
             elif name == b"authorization":
                 authorization = value
         if request_id is None:
-            request_id = f"{self._prefix}{next(self._counter):x}".encode()
+            request_id = b"%s%x" % (self._prefix, next(self._counter))
         path: str = scope["path"]
         if self.auth is not None and path not in self.auth.public:
             challenge = self.auth.check(authorization)
@@ -106,8 +100,6 @@ class Operations:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if task is not None:
-                    deadlines.stop(task)
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id)]
             await send(message)
 
@@ -177,48 +169,20 @@ class Operations:
         await _send_json(send, error.status_for(v2), error.body(v2), headers, request_id)
 
     def _record(self, scope: Scope, status: int, start: float, request_id: bytes) -> None:
-        """The request's metrics and its access-log line."""
-        seconds = time.perf_counter() - start
-        metrics = self.state.metrics
-        route: str = scope.get(TEMPLATE, UNMATCHED)
-        runs: list[Run] | None = scope.get(RUNS)
-        model = version = None
-        rows = 0
-        if runs:
-            for name, run_version, run_rows, run_seconds in runs:
-                metrics.run(name, run_version, run_seconds)
-                rows += run_rows
-            if len(runs) == 1:
-                model, version = runs[0][0], runs[0][1]
-            else:  # a batch across models or versions
-                model = ",".join(dict.fromkeys(run[0] for run in runs))
-                version = ",".join(dict.fromkeys(run[1] for run in runs))
-        metrics.request(route, model or "", status, seconds, rows)
-
-        access_log = self.state.access_log
-        level = _level(status)
-        if level < access_log.min_level or scope["path"] in _QUIET:
-            return
-        if model is None:
-            params = scope.get("path_params")
-            if params:
-                model, version = params.get("name"), params.get("version")
-        client = scope.get("client")
-        access_log.write(
-            {
-                "ts": timestamp(time.time()),
-                "level": _LEVEL_NAMES[level],
-                "event": "request",
-                "request_id": request_id.decode("latin-1"),
-                "method": scope["method"],
-                "route": route,
-                "model": model,
-                "version": version,
-                "rows": rows,
-                "status": status,
-                "duration_ms": int(seconds * 1e6) / 1000,  # rounded to the microsecond
-                "client": client[0] if client else None,
-            }
+        """Note the request for its metrics and access-log line (worked out in batches)."""
+        self.state.records.add(
+            (
+                time.time(),
+                time.perf_counter() - start,
+                status,
+                scope["method"],
+                scope.get(TEMPLATE, UNMATCHED),
+                scope.get(RUNS),
+                request_id,
+                scope["path"],
+                scope.get("client"),
+                scope.get("path_params"),
+            )
         )
 
 

@@ -12,16 +12,11 @@ from anyio import to_thread
 
 from server.codecs.features import Matrix
 from server.deadlines import Deadlines
-from server.logs import AccessLog
 from server.metrics.recorder import Metrics
 from server.model import Model, Prediction
 from server.repository import Registry
+from server.request_records import RUNS, RequestRecords, Run
 from server.settings import Settings
-
-# The scope key under which a request's onnxruntime runs are noted (model, version, rows,
-# seconds), for its access-log line and its metrics.
-RUNS = "ids.runs"
-Run = tuple[str, str, int, float]
 
 
 class ServingState:
@@ -31,10 +26,10 @@ class ServingState:
     __slots__ = (
         "_lock",
         "_threads_running",
-        "access_log",
         "deadlines",
         "metrics",
         "ready",
+        "records",
         "registry",
         "settings",
         "stopping",
@@ -47,7 +42,7 @@ class ServingState:
         self.stopping = False  # SIGTERM arrived: not ready, finishing what is in flight
         # In this process's memory until start-up puts them in the folder the workers share.
         self.metrics = Metrics(None)
-        self.access_log = AccessLog(settings.log_level, settings.access_log)
+        self.records = RequestRecords(lambda: self.metrics, settings.log_level, settings.access_log)
         self.deadlines = Deadlines(settings.request_timeout_seconds)
         self._threads_running = 0  # runs in worker threads, abandoned ones included
         self._lock = threading.Lock()

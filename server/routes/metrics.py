@@ -13,6 +13,7 @@ from server.state import ServingState
 def metrics_routes(state: ServingState) -> list[Route]:
     async def metrics(request: Request) -> Response:
         # Read on the loop: a scrape reads a few small files from a memory-backed folder.
+        state.records.flush()  # this process's requests of the last few milliseconds too
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return [Route("/metrics", metrics, methods=["GET"])]
