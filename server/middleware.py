@@ -1,9 +1,12 @@
 """Everything operations needs around a request, in one pure-ASGI middleware: the request id,
-authentication, the concurrency limit, the request timeout, metrics, the access log and the
-answer to an unexpected error.
+authentication, the concurrency limit, the request timeout, metrics, the access log, the
+exception handlers and the answer to an unexpected error.
 
 One layer rather than a stack of them: each layer of ASGI middleware costs a call and a wrapped
-`send` per request, and this one sits on the path of every single-row prediction.
+`send` per request, and this one sits on the path of every single-row prediction. It also stands
+in for Starlette's two error layers (see `server.app.ServerApp`): the exception handlers reach the
+routes through the scope, as Starlette's `ExceptionMiddleware` passes them, and an exception that
+escapes the router (its 404 and 405) is handled here.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from server.auth import HEALTH, METRICS, BearerAuth
 from server.errors import ServerError, ServiceUnavailable, Timeout, Unauthorized
@@ -33,11 +38,24 @@ logger = logging.getLogger("server")
 _CLIENT_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _QUIET = HEALTH | {METRICS}  # kept out of the access log and of the concurrency limit
 _JSON = (b"content-type", b"application/json")
+_HANDLERS = "starlette.exception_handlers"  # where Starlette's routes look for the handlers
+_current_task = asyncio.current_task
 
 
 class Operations:
-    def __init__(self, app: ASGIApp, state: ServingState, routes: list[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        state: ServingState,
+        routes: list[BaseRoute],
+        handlers: Mapping[Any, ExceptionHandler],
+    ) -> None:
         self.app = app
+        self.handlers = dict(handlers)
+        self._scope_handlers: tuple[dict[Any, ExceptionHandler], dict[int, ExceptionHandler]] = (
+            self.handlers,
+            {},
+        )
         self.state = state
         settings = state.settings
         self.auth = (
@@ -93,7 +111,7 @@ class Operations:
         metrics = state.metrics
         values, slot = metrics.values, metrics.in_flight_slot
         deadlines = state.deadlines
-        task = asyncio.current_task(self._loop) if deadlines.seconds else None
+        task = _current_task(self._loop) if deadlines.seconds else None
         status = 0
 
         async def send_with_id(message: Message) -> None:
@@ -107,6 +125,7 @@ class Operations:
         values[slot] += 1.0
         if task is not None:
             deadlines.start(task, start)
+        scope[_HANDLERS] = self._scope_handlers
         try:
             await self.app(scope, receive, send_with_id)
         except asyncio.CancelledError:
@@ -120,28 +139,40 @@ class Operations:
                 await self._send_error(scope, send, error, [], request_id)
             status = status or Timeout.status_code
         except Exception as error:
-            # Logged here once, with its traceback and the id the client received (nothing
-            # propagates to uvicorn, which would log it a second time).
-            event(
-                logger,
-                "unhandled_error",
-                "unexpected error",
-                logging.ERROR,
-                request_id=request_id.decode("latin-1"),
-                method=scope["method"],
-                route=scope.get(TEMPLATE, UNMATCHED),
-                exc_info=error,
-            )
-            if status == 0:
-                body = {"error": "Internal server error", "request_id": request_id.decode()}
-                await _send_json(send, 500, body, [], request_id)
-            status = status or 500
+            handler = _handler_for(self.handlers, error)
+            if handler is not None and status == 0:  # the router's 404 and 405
+                response = await handler(Request(scope, receive), error)
+                await response(scope, receive, send_with_id)
+                status = status or 500
+            else:
+                status = await self._unexpected(scope, send, error, status, request_id)
         finally:
             if task is not None:
                 deadlines.stop(task)
             self.in_flight -= counted
             values[slot] -= 1.0
         self._record(scope, status, start, request_id)
+
+    async def _unexpected(
+        self, scope: Scope, send: Send, error: Exception, status: int, request_id: bytes
+    ) -> int:
+        """An exception no handler takes: logged once, with its traceback and the id the client
+        received (nothing reaches uvicorn, which would log it a second time); a 500 unless the
+        answer had begun."""
+        event(
+            logger,
+            "unhandled_error",
+            "unexpected error",
+            logging.ERROR,
+            request_id=request_id.decode("latin-1"),
+            method=scope["method"],
+            route=scope.get(TEMPLATE, UNMATCHED),
+            exc_info=error,
+        )
+        if status == 0:
+            body = {"error": "Internal server error", "request_id": request_id.decode()}
+            await _send_json(send, 500, body, [], request_id)
+        return status or 500
 
     async def _refuse(
         self,
@@ -184,6 +215,13 @@ class Operations:
                 scope.get("path_params"),
             )
         )
+
+
+def _handler_for(handlers: dict[Any, ExceptionHandler], error: Exception) -> Any:
+    for kind in type(error).__mro__:
+        if kind in handlers:
+            return handlers[kind]
+    return None
 
 
 async def _send_json(
