@@ -36,10 +36,13 @@ def build_graph(
     input_name: str = "features",
     columns: int | None = None,
     slow: int = 0,
+    fragile: bool = False,
 ) -> bytes:
     """A contract-conforming graph; `input_name` and `columns` can break it on purpose. `slow`
     adds that many dense layers of 1024 units per row, whose sum joins the logits scaled by 1e-30
-    (so it cannot be optimised away but changes no answer): 128 layers take about 1 ms a row."""
+    (so it cannot be optimised away but changes no answer): 128 layers take about 1 ms a row.
+    `fragile` makes a graph that only runs on an even number of rows: it passes the server's
+    load-time probe (two rows) and fails at run time on a single row, an unexpected error."""
     rng = np.random.default_rng(seed)
     columns = len(class_labels) if columns is None else columns
     # Flow features span many orders of magnitude; log-like scales keep every class reachable.
@@ -52,7 +55,9 @@ def build_graph(
         helper.make_node("IsInf", [input_name], ["is_inf"]),
         helper.make_node("Or", ["is_nan", "is_inf"], ["is_bad"]),
         helper.make_node("Where", ["is_bad", "zero", input_name], ["clean"]),
-        helper.make_node("Sub", ["clean", "mean"], ["centered"]),
+        helper.make_node("Reshape", ["clean", "pairs"], ["clean_pairs"]),
+        helper.make_node("Reshape", ["clean_pairs", "rows"], ["clean_rows"]),
+        helper.make_node("Sub", ["clean_rows", "mean"], ["centered"]),
         helper.make_node("Div", ["centered", "scale"], ["scaled"]),
         helper.make_node("Cast", ["scaled"], ["scaled32"], to=TensorProto.FLOAT),
         helper.make_node("MatMul", ["scaled32", "weights"], ["product"]),
@@ -65,6 +70,10 @@ def build_graph(
     ]
     initializers = [
         numpy_helper.from_array(np.array(0.0), "zero"),
+        numpy_helper.from_array(
+            np.array([-1, 2, n_features] if fragile else [-1, 1, n_features]), "pairs"
+        ),
+        numpy_helper.from_array(np.array([-1, n_features]), "rows"),
         numpy_helper.from_array(mean, "mean"),
         numpy_helper.from_array(scale, "scale"),
         numpy_helper.from_array(weights, "weights"),
@@ -161,11 +170,14 @@ def write_artifact(
     graph: bytes | None = None,
     edit: Callable[[dict[str, Any]], None] | None = None,
     slow: int = 0,
+    fragile: bool = False,
 ) -> Path:
     """Write `root/name/version/{model.onnx, manifest.json}`; `edit` may alter the manifest."""
     if graph is None:
         seed = zlib.crc32(f"{name}/{version}".encode())
-        graph = build_graph(class_labels, seed=seed, n_features=n_features, slow=slow)
+        graph = build_graph(
+            class_labels, seed=seed, n_features=n_features, slow=slow, fragile=fragile
+        )
     folder = root / name / str(version)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.onnx").write_bytes(graph)

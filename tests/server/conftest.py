@@ -66,8 +66,10 @@ def flows() -> Rows:
 
 @pytest.fixture(scope="session")
 def slow_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """random_forest (fast) and `slow`, whose every row costs about a millisecond."""
+    """random_forest (fast), `slow`, whose every row costs about a millisecond, and `fragile`,
+    which fails at run time on anything but two rows."""
     root = tmp_path_factory.mktemp("slow_artifacts")
     write_artifact(root, "random_forest", 1)
     write_artifact(root, "slow", 1, slow=128)
+    write_artifact(root, "fragile", 1, fragile=True)
     return root

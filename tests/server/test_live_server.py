@@ -35,6 +35,7 @@ def root(repository: Path, slow_repository: Path, tmp_path_factory: pytest.TempP
     """A writable repository: three models at versions 1 and 2, and `slow`."""
     root = Path(shutil.copytree(repository, tmp_path_factory.mktemp("live") / "artifacts"))
     shutil.copytree(slow_repository / "slow", root / "slow")
+    shutil.copytree(slow_repository / "fragile", root / "fragile")
     return root
 
 
@@ -100,13 +101,36 @@ def test_repository_extension_through_tritonclient(server: Server) -> None:
         client.close()
 
 
+def test_an_unexpected_error_is_logged_once(server: Server) -> None:
+    answer = httpx.post(
+        server.url + "/predict",
+        json={"features": ROW, "model_name": "fragile"},
+        headers={"x-request-id": "boom-1"},
+    )
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "Internal server error", "request_id": "boom-1"}
+    assert answer.headers["x-request-id"] == "boom-1"
+    time.sleep(0.1)  # request lines are written every 20 ms
+    lines = [line for line in server.output().splitlines() if "boom-1" in line]
+    assert len(lines) == 2  # the error with its traceback, and the request
+    assert '"event":"unhandled_error"' in lines[0]
+    assert '"exception":"Traceback' in lines[0]
+    assert '"event":"request"' in lines[1]
+    assert '"status":500' in lines[1]
+    assert server.output().count("Traceback") == 1
+    assert "Exception in ASGI application" not in server.output()
+
+
 def test_idle_keep_alive_connections_are_closed(server: Server) -> None:
     port = int(server.url.rpartition(":")[2])
     request = b"GET /v2/health/live HTTP/1.1\r\nHost: test\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         for _ in range(2):  # kept alive between requests within the timeout
             connection.sendall(request)
-            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            answer = b""
+            while not answer.endswith(b'{"live":true}'):  # headers and body may come apart
+                answer += connection.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200")
             time.sleep(0.3)
         time.sleep(1.5)  # IDS_KEEP_ALIVE_SECONDS=1
         assert connection.recv(4096) == b""  # closed by the server

@@ -136,9 +136,11 @@ def test_server_source_never_imports_pickle_or_training_libraries() -> None:
             assert not {name.partition(".")[0] for name in names} & forbidden, (path, names)
 
 
-def test_start_up_refuses_an_empty_repository(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [pytest.param("1", id="one process"),
+                                     pytest.param("2", id="two workers")])  # fmt: skip
+def test_start_up_refuses_an_empty_repository(tmp_path: Path, workers: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server", "--port", str(free_port())],
+        [sys.executable, "-m", "server", "--port", str(free_port()), "--workers", workers],
         cwd=PROJECT_ROOT,
         env={**os.environ, "ARTIFACTS_PATH": str(tmp_path)},
         capture_output=True,
