@@ -38,6 +38,7 @@ logger = logging.getLogger("server")
 _CLIENT_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _QUIET = HEALTH | {METRICS}  # kept out of the access log and of the concurrency limit
 _JSON = (b"content-type", b"application/json")
+Refusal = tuple[ServerError, list[tuple[bytes, bytes]]]  # the error, and headers to send with it
 _HANDLERS = "starlette.exception_handlers"  # where Starlette's routes look for the handlers
 _current_task = asyncio.current_task
 
@@ -92,19 +93,16 @@ class Operations:
         if self.auth is not None and path not in self.auth.public:
             challenge = self.auth.check(authorization)
             if challenge is not None:
-                error: ServerError = Unauthorized(
-                    "A valid bearer token is required (Authorization: Bearer)"
-                )
-                headers = [(b"www-authenticate", challenge)]
-                await self._refuse(scope, send, error, headers, request_id, start)
+                error = Unauthorized("A valid bearer token is required (Authorization: Bearer)")
+                refusal: Refusal = (error, [(b"www-authenticate", challenge)])
+                await self._refuse(scope, send, refusal, request_id, start)
                 return
         # Probes and scrapes neither count against the limit nor are refused by it.
         counted = path not in _QUIET
         if counted and self.limit and self.in_flight >= self.limit:
             # Refused at once rather than queued: a queue only adds latency to an overload.
-            error = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
-            headers = [(b"retry-after", b"1")]
-            await self._refuse(scope, send, error, headers, request_id, start)
+            busy = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
+            await self._refuse(scope, send, (busy, [(b"retry-after", b"1")]), request_id, start)
             return
 
         state = self.state
@@ -135,8 +133,8 @@ class Operations:
             task.uncancel()
             if status == 0:
                 seconds = deadlines.seconds
-                error = Timeout(f"The request took longer than the {seconds:g} s timeout")
-                await self._send_error(scope, send, error, [], request_id)
+                late = Timeout(f"The request took longer than the {seconds:g} s timeout")
+                await _send_error(scope, send, late, [], request_id)
             status = status or Timeout.status_code
         except Exception as error:
             handler = _handler_for(self.handlers, error)
@@ -175,29 +173,12 @@ class Operations:
         return status or 500
 
     async def _refuse(
-        self,
-        scope: Scope,
-        send: Send,
-        error: ServerError,
-        headers: list[tuple[bytes, bytes]],
-        request_id: bytes,
-        start: float,
+        self, scope: Scope, send: Send, refusal: Refusal, request_id: bytes, start: float
     ) -> None:
+        """Answer a request refused before routing (no token, too busy), and note it."""
         scope[TEMPLATE] = self.templates.find(scope)
-        await self._send_error(scope, send, error, headers, request_id)
-        self._record(scope, error.status_code, start, request_id)
-
-    async def _send_error(
-        self,
-        scope: Scope,
-        send: Send,
-        error: ServerError,
-        headers: list[tuple[bytes, bytes]],
-        request_id: bytes,
-    ) -> None:
-        path: str = scope["path"]
-        v2 = path == "/v2" or path.startswith("/v2/")
-        await _send_json(send, error.status_for(v2), error.body(v2), headers, request_id)
+        await _send_error(scope, send, *refusal, request_id)
+        self._record(scope, refusal[0].status_code, start, request_id)
 
     def _record(self, scope: Scope, status: int, start: float, request_id: bytes) -> None:
         """Note the request for its metrics and access-log line (worked out in batches)."""
@@ -215,6 +196,18 @@ class Operations:
                 scope.get("path_params"),
             )
         )
+
+
+async def _send_error(
+    scope: Scope,
+    send: Send,
+    error: ServerError,
+    headers: list[tuple[bytes, bytes]],
+    request_id: bytes,
+) -> None:
+    path: str = scope["path"]
+    v2 = path == "/v2" or path.startswith("/v2/")
+    await _send_json(send, error.status_for(v2), error.body(v2), headers, request_id)
 
 
 def _handler_for(handlers: dict[Any, ExceptionHandler], error: Exception) -> Any:

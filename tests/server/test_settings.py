@@ -28,6 +28,20 @@ def test_defaults_without_environment() -> None:
         pytest.param({"IDS_SPINNING": "yes"}, "spinning", True, id="spinning"),
         pytest.param({"MODEL_PATH": "models"}, "artifacts_path", Path("artifacts"),
                      id="MODEL_PATH (pickles) is not the repository"),
+        pytest.param({"IDS_WORKERS": "4"}, "workers", 4, id="workers"),
+        pytest.param({"IDS_MAX_CONCURRENCY": "0"}, "max_concurrency", 0, id="no concurrency limit"),
+        pytest.param({"IDS_REQUEST_TIMEOUT_SECONDS": "2.5"}, "request_timeout_seconds", 2.5,
+                     id="request timeout"),
+        pytest.param({"IDS_KEEP_ALIVE_SECONDS": "1"}, "keep_alive_seconds", 1.0, id="keep-alive"),
+        pytest.param({"IDS_GRACEFUL_SHUTDOWN_SECONDS": "0"}, "graceful_shutdown_seconds", 0.0,
+                     id="no grace"),
+        pytest.param({"IDS_POLL_SECONDS": "10"}, "poll_seconds", 10.0, id="polling"),
+        pytest.param({"IDS_ACCESS_LOG": "off"}, "access_log", False, id="access log off"),
+        pytest.param({"IDS_METRICS_REQUIRE_AUTH": "true"}, "metrics_require_auth", True,
+                     id="metrics behind auth"),
+        pytest.param({"IDS_STATE_DIR": "/run/ids"}, "state_dir", Path("/run/ids"), id="state dir"),
+        pytest.param({"IDS_AUTH_TOKENS": "alpha, beta,,alpha"}, "auth_tokens", ("alpha", "beta"),
+                     id="tokens: trimmed, blanks and repeats dropped"),
     ],
 )  # fmt: skip
 def test_values_come_from_the_environment(
@@ -50,45 +64,6 @@ def test_values_come_from_the_environment(
         pytest.param({"IDS_SPINNING": "maybe"}, "IDS_SPINNING has value 'maybe'", id="flag"),
         pytest.param({"ARTIFACTS_PATH": " "}, "ARTIFACTS_PATH has value ' ': must not be empty",
                      id="empty path"),
-    ],
-)  # fmt: skip
-def test_bad_values_name_the_variable_and_value(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(")):
-        Settings.from_env(environ)
-
-
-def test_settings_are_immutable() -> None:
-    settings = Settings()
-    with pytest.raises(AttributeError):
-        settings.port = 1  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("environ", "field", "value"),
-    [
-        pytest.param({"IDS_WORKERS": "4"}, "workers", 4, id="workers"),
-        pytest.param({"IDS_MAX_CONCURRENCY": "0"}, "max_concurrency", 0, id="no concurrency limit"),
-        pytest.param({"IDS_REQUEST_TIMEOUT_SECONDS": "2.5"}, "request_timeout_seconds", 2.5,
-                     id="request timeout"),
-        pytest.param({"IDS_KEEP_ALIVE_SECONDS": "1"}, "keep_alive_seconds", 1.0, id="keep-alive"),
-        pytest.param({"IDS_GRACEFUL_SHUTDOWN_SECONDS": "0"}, "graceful_shutdown_seconds", 0.0,
-                     id="no grace"),
-        pytest.param({"IDS_POLL_SECONDS": "10"}, "poll_seconds", 10.0, id="polling"),
-        pytest.param({"IDS_ACCESS_LOG": "off"}, "access_log", False, id="access log off"),
-        pytest.param({"IDS_METRICS_REQUIRE_AUTH": "true"}, "metrics_require_auth", True,
-                     id="metrics behind auth"),
-        pytest.param({"IDS_STATE_DIR": "/run/ids"}, "state_dir", Path("/run/ids"), id="state dir"),
-        pytest.param({"IDS_AUTH_TOKENS": "alpha, beta,,alpha"}, "auth_tokens", ("alpha", "beta"),
-                     id="tokens: trimmed, blanks and repeats dropped"),
-    ],
-)  # fmt: skip
-def test_operations_values(environ: dict[str, str], field: str, value: object) -> None:
-    assert getattr(Settings.from_env(environ), field) == value
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
         pytest.param({"IDS_WORKERS": "0"}, "IDS_WORKERS has value '0': must be at least 1",
                      id="no workers"),
         pytest.param({"IDS_MAX_CONCURRENCY": "-1"}, "IDS_MAX_CONCURRENCY has value '-1': must be 0",
@@ -110,9 +85,15 @@ def test_operations_values(environ: dict[str, str], field: str, value: object) -
                      id="no such token file"),
     ],
 )  # fmt: skip
-def test_bad_operations_values(environ: dict[str, str], message: str) -> None:
+def test_bad_values_name_the_variable_and_value(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(")):
         Settings.from_env(environ)
+
+
+def test_settings_are_immutable() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
 
 
 def test_tokens_file_one_per_line(tmp_path: Path) -> None:
