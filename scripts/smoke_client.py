@@ -136,7 +136,9 @@ def main(argv: list[str]) -> int:
     try:
         if command == "config":
             value = image_config(json.load(sys.stdin), args[0])
-            sys.stdout.write("".join(f"{item}\0" for item in value) if isinstance(value, list) else value)
+            sys.stdout.write(
+                "".join(f"{item}\0" for item in value) if isinstance(value, list) else value
+            )
         elif command == "wait":
             seconds = wait_ready(int(args[0]), int(args[1]), float(args[2]))
             print(f"ready after {seconds:.1f} s")
