@@ -137,6 +137,8 @@ class SchemaWriter:
                 f"v{KUBERNETES_VERSION} definitions. SDK types without a class, checked only as "
                 "objects: " + ", ".join(sorted(self.unchecked))
             ),
+            # Where the test finds the Kubernetes definitions the `$ref`s point into.
+            "x-kubernetes-validate-schemas": f"v{KUBERNETES_VERSION}-local-strict",
             "x-roots": {kind: f"#/$defs/{name}" for name, (_, kind) in ROOTS.items()},
             "$defs": dict(sorted(self.defs.items())),
         }
