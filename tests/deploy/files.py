@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -87,3 +89,13 @@ def dockerfile_instructions(path: Path = DOCKERFILE) -> list[Instruction]:
 def container_env(container: dict[str, Any]) -> dict[str, str]:
     """A Kubernetes container's literal environment variables."""
     return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
+
+
+def load_script(name: str) -> ModuleType:
+    """A Python script under scripts/ (not a package), imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

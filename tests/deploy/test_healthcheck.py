@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -10,22 +9,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
 
 import pytest
 
-from tests.deploy.files import ROOT
+from tests.deploy.files import ROOT, load_script
 
 SCRIPT = ROOT / "scripts" / "healthcheck.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("healthcheck", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
@@ -47,7 +36,7 @@ def load_script() -> ModuleType:
     ],
 )
 def test_probe_url_follows_the_server_settings(env: dict[str, str], url: str) -> None:
-    assert load_script().probe_url(env) == url
+    assert load_script("healthcheck").probe_url(env) == url
 
 
 class ReadyHandler(BaseHTTPRequestHandler):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.deploy.files import ROOT
+from tests.deploy.files import ROOT, load_script
 
 SCRIPT = ROOT / "scripts" / "smoke_client.py"
 # The shape of `podman image inspect` for a docker-format image (HEALTHCHECK at the top level).
@@ -29,15 +27,6 @@ INSPECT: list[dict[str, Any]] = [
         },
     }
 ]
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("smoke_client", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
@@ -66,11 +55,11 @@ def test_config_prints_what_the_shell_reads(field: str, value: str) -> None:
 
 def test_an_image_without_workdir_runs_in_the_root() -> None:
     document = [{"Config": {"Cmd": ["python3"]}}]
-    assert load_script().image_config(document, "workdir") == "/"
+    assert load_script("smoke_client").image_config(document, "workdir") == "/"
 
 
 def test_running_tells_a_live_process_from_an_exited_one() -> None:
-    module = load_script()
+    module = load_script("smoke_client")
     assert module.running(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
