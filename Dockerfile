@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # ids-inference serving image.
 #
 #   docker build -t ids-inference .
