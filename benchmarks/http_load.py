@@ -53,6 +53,8 @@ class HttpResult:
 
     @property
     def rows_per_s(self) -> float:
+        if self.result.requests == 0:
+            return 0.0
         if self.connections == 1:
             return self.rows / self.result.latency_mean_s
         return self.rows * self.result.requests_per_s
