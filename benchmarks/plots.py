@@ -23,7 +23,8 @@ Panels = dict[str, dict[str, list[tuple[float, float]]]]
 
 def _plot(panels: Panels, xlabel: str, ylabel: str, title: str, out: Path) -> Path:
     """One log-log panel per entry, one line per path in a fixed style."""
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
+    width = max(7.0, 5.0 * len(panels))
+    figure, axes = plt.subplots(1, len(panels), figsize=(width, 4.2), squeeze=False)
     for axis, (panel, lines) in zip(axes[0], panels.items(), strict=True):
         for path, style in STYLES.items():
             if lines.get(path):
@@ -32,7 +33,7 @@ def _plot(panels: Panels, xlabel: str, ylabel: str, title: str, out: Path) -> Pa
         axis.set(xscale="log", yscale="log", title=panel, xlabel=xlabel, ylabel=ylabel)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
-    figure.suptitle(title)
+    figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
