@@ -80,11 +80,16 @@ def _method(results: Results) -> list[str]:
     ]
 
 
-def _compute_rows(measurements: Sequence[Measurement]) -> list[list[str]]:
-    onnx = {(m.model, m.batch): m.median_s for m in measurements if m.path == "onnx"}
+def _compute_rows(
+    measurements: Sequence[Measurement], groups: Sequence[object] | None = None
+) -> list[list[str]]:
+    """One row per measurement; the speed-up is against the ONNX path of the same group
+    (model and batch size, unless `groups` says otherwise, as forest sizes do)."""
+    keys = groups or [(m.model, m.batch) for m in measurements]
+    onnx = {k: m.median_s for k, m in zip(keys, measurements, strict=True) if m.path == "onnx"}
     rows = []
-    for m in measurements:
-        speedup = onnx.get((m.model, m.batch))
+    for key, m in zip(keys, measurements, strict=True):
+        speedup = onnx.get(key)
         rows.append(
             [
                 m.model,
@@ -178,16 +183,13 @@ def _scaling(results: Results) -> list[str]:
         lines += table(COMPUTE_HEADER, _compute_rows(results.batch_scaling))
     if results.forest_scaling:
         lines += ["Random forest size (unlimited depth):", ""]
+        forests = results.forest_scaling
+        rows = _compute_rows(
+            [f.measurement for f in forests], [(f.trees, f.measurement.batch) for f in forests]
+        )
         lines += table(
             ["trees", *COMPUTE_HEADER[1:]],
-            [
-                [str(f.trees), *row[1:]]
-                for f, row in zip(
-                    results.forest_scaling,
-                    _compute_rows([f.measurement for f in results.forest_scaling]),
-                    strict=True,
-                )
-            ],
+            [[str(f.trees), *row[1:]] for f, row in zip(forests, rows, strict=True)],
         )
     return lines
 

@@ -128,6 +128,9 @@ def test_report_has_a_section_per_part_run(
     assert "| 1-row compute, random_forest: ONNX vs pickle | ≥ 500x | 600x | **met** |" in text
     assert "| 1-row compute, xgboost: ONNX vs pickle | ≥ 30x | 20.0x | **missed** |" in text
     assert "AMD EPYC 7B13 64-Core Processor, 2 cores (2 usable)" in text
+    if every_part:  # forest speed-ups are against the ONNX forest of the same size
+        assert "| 10 | 1 | service | 1.00 ms | 2.00 ms | 1,000 | 1,000.0x |" in text
+        assert "| 100 | 1 | tuned | 1.00 ms | 2.00 ms | 1,000 | 100.0x |" in text
 
 
 def test_outputs_are_the_report_plots_and_raw_figures(tmp_path: Path) -> None:
