@@ -55,9 +55,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="shortened run (a few minutes)")
     parser.add_argument("--parts", type=parse_parts, default=PARTS, help=",".join(PARTS))
     parser.add_argument("--data", type=Path, help="CICIDS2017 CSV folder (else CICIDS2017_DIR)")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=PROJECT_ROOT / "benchmarks" / "results",
+        help="report folder (default benchmarks/results)",
+    )
     parser.add_argument("--work", type=Path, help="scratch folder (default <out>/tmp)")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/XGBoost threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="onnxruntime and inplace_predict threads, in process and in the server (default 1, "
+        "the server's default)",
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse models already in --work")
     return parser.parse_args(argv)
 
@@ -84,7 +95,7 @@ def run_footprint(settings: Settings, prepared: Prepared) -> list[Footprint]:
         requests.append(Request("/predict", Payload(body, JSON)))
     return [
         measure_footprint(
-            lambda port: server_spec(prepared.artifacts_dir, port),
+            lambda port: server_spec(prepared.artifacts_dir, port, settings.threads),
             requests,
             settings.footprint_starts,
             folder,
@@ -121,6 +132,7 @@ def run_parts(settings: Settings, prepared: Prepared, results: Results) -> bool:
             pickles.feature_names,
             settings.load,
             work / "http",
+            settings.threads,
         )
 
     def scaling() -> None:

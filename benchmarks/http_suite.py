@@ -136,6 +136,7 @@ def run_http(
     feature_names: Sequence[str],
     load: Load,
     work_dir: Path,
+    threads: int = 1,
 ) -> HttpReport:
     """Baseline, then this server, then the floor answering bodies the size of the server's."""
     server_cpu, wrk_cpu = cpu_plan()
@@ -144,7 +145,9 @@ def run_http(
     legacy = [*scenarios[SINGLE], *scenarios[BATCH_JSON]]
     every = [*legacy, *scenarios[BATCH_CSV], *scenarios[V2_JSON], *scenarios[V2_BINARY]]
     answers = run_service(baseline_spec(pickles_dir, free_port()), legacy, load, work_dir, report)
-    answers |= run_service(server_spec(artifacts_dir, free_port()), every, load, work_dir, report)
+    answers |= run_service(
+        server_spec(artifacts_dir, free_port(), threads), every, load, work_dir, report
+    )
     bodies: dict[str, Path] = {}
     for path in ("/predict", "/predict/batch"):
         if path in answers:
