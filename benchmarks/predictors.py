@@ -25,6 +25,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 
 from benchmarks.pickles import PickleSet
+from server.model import session_options
 
 Rows = NDArray[np.float64]
 
@@ -99,12 +100,8 @@ def inplace_predictor(pickles: PickleSet, model_name: str, threads: int) -> Pred
 
 
 def onnx_session(model_file: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    """A session with the server's own options, so in-process figures are the server's."""
+    options = session_options(threads, spinning=False)
     return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 

@@ -85,3 +85,16 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 N_FEATURES = len(FEATURE_NAMES)
 assert N_FEATURES == 78
+
+# Features CICFlowMeter computes as means, deviations, rates or sizes per packet; every other
+# feature is a whole number (a count, a byte total, a microsecond time, a flag) even where a file
+# writes "51885.0".
+FRACTIONAL_FEATURES: frozenset[str] = frozenset(
+    name
+    for name in FEATURE_NAMES
+    if name.endswith((" Mean", " Std", " Variance", "/s", " Segment Size"))
+    or name == "Average Packet Size"
+)
+INTEGER_FEATURES: tuple[str, ...] = tuple(
+    name for name in FEATURE_NAMES if name not in FRACTIONAL_FEATURES
+)

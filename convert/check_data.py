@@ -1,0 +1,86 @@
+"""The flows the parity gate runs: CICIDS2017 CSV files, or synthetic flows by default."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convert.errors import CheckDataError
+from models.features import FEATURE_NAMES
+
+SYNTHETIC_ROWS = 20_000
+SYNTHETIC_SEED = 7
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """Raw flows (non-finite values kept) in the pickle set's feature order, with provenance."""
+
+    features: np.ndarray
+    names: tuple[str, ...]
+    source_index: np.ndarray
+    source_row: np.ndarray
+
+    @classmethod
+    def from_array(cls, features: np.ndarray, name: str) -> CheckData:
+        n = len(features)
+        return cls(np.asarray(features, np.float64), (name,), np.zeros(n, np.int64), np.arange(n))
+
+    def describe(self, i: int) -> str:
+        return f"{self.names[int(self.source_index[i])]} flow {int(self.source_row[i]) + 1}"
+
+
+def _in_model_order(
+    features: np.ndarray, columns: Sequence[str], feature_names: Sequence[str]
+) -> np.ndarray:
+    position = {name: i for i, name in enumerate(columns)}
+    unknown = [name for name in feature_names if name not in position]
+    if unknown:
+        raise CheckDataError(
+            f"the pickle set's features {', '.join(map(repr, unknown[:3]))} are not CICIDS2017 "
+            "flow features, so CSV check data cannot be matched to them"
+        )
+    return features[:, [position[name] for name in feature_names]]
+
+
+def _training_room(module: str) -> Any:
+    """A module of the training room (`models/`), which reads and generates flows."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        raise CheckDataError(
+            f"check data needs {module} (the training room's flow reader), which is not installed"
+        ) from error
+
+
+def read_check_data(paths: Sequence[Path], feature_names: Sequence[str]) -> CheckData:
+    """Every row of the given CICIDS2017 CSV files and folders, values as written."""
+    dataset = _training_room("models.dataset")
+    try:
+        flows = dataset.load_flows([str(p) for p in paths])
+    except (OSError, ValueError) as error:  # the reader's errors are ValueErrors
+        raise CheckDataError(f"check data: {error}") from error
+    if len(flows) == 0:
+        raise CheckDataError(f"check data: no flows in {', '.join(map(str, paths))}")
+    index = np.asarray(flows.source_index, dtype=np.int64)
+    first = np.searchsorted(index, np.arange(len(flows.sources)))
+    return CheckData(
+        features=_in_model_order(flows.features, FEATURE_NAMES, feature_names),
+        names=tuple(flows.sources),
+        source_index=index,
+        source_row=np.arange(len(index)) - first[index],
+    )
+
+
+def synthetic_check_data(
+    feature_names: Sequence[str], rows: int = SYNTHETIC_ROWS, seed: int = SYNTHETIC_SEED
+) -> CheckData:
+    """Synthetic CICIDS2017-like flows, raw (with the generator's inf and NaN values)."""
+    flows = _training_room("models.synthetic").generate_flows(rows, seed=seed)
+    features = _in_model_order(flows.features, FEATURE_NAMES, feature_names)
+    return CheckData.from_array(features, f"synthetic:{rows}")

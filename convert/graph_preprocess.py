@@ -1,0 +1,25 @@
+"""The graph's first part: the training's cleaning and the StandardScaler, in float64."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convert.graph import GraphBuilder
+
+
+def add_cleaning_and_scaling(b: GraphBuilder, features: str, scaler: Any) -> str:
+    """Non-finite values become 0, then `(x - mean_) / scale_` exactly as `scaler.transform`.
+
+    Both steps stay in float64 so every value equals scikit-learn's bit for bit: IEEE
+    subtraction and division are correctly rounded in any runtime.
+    """
+    not_finite = b.op("Or", [b.op("IsNaN", [features]), b.op("IsInf", [features])])
+    zero = b.constant("zero", np.array(0.0, dtype=np.float64))
+    x = b.op("Where", [not_finite, zero, features])
+    if scaler.with_mean:
+        x = b.op("Sub", [x, b.constant("scaler_mean", np.asarray(scaler.mean_, np.float64))])
+    if scaler.with_std:
+        x = b.op("Div", [x, b.constant("scaler_scale", np.asarray(scaler.scale_, np.float64))])
+    return x

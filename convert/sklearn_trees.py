@@ -1,0 +1,104 @@
+"""scikit-learn decision trees and random forests.
+
+A tree's `predict_proba` is the value row of the leaf a row reaches; a forest's is the sum of its
+trees' rows, added one tree after another from zeros in float64, divided by the number of trees;
+`predict` is the first class of highest probability. The graph looks the rows up per leaf and
+repeats that sum in the same order (`CumSum` adds sequentially), so probabilities and labels
+equal scikit-learn's bit for bit, near-ties included.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier
+
+from convert.errors import UnsupportedModelError
+from convert.forest import TreeArrays, flatten, floor_float32, leaf_nodes
+from convert.graph import FLOAT, GraphBuilder
+from convert.tree_model import TreeModel
+
+HYPERPARAMETERS = (
+    "n_estimators",
+    "criterion",
+    "max_depth",
+    "min_samples_split",
+    "min_samples_leaf",
+    "max_features",
+    "bootstrap",
+    "class_weight",
+    "random_state",
+)
+
+
+def _arrays(estimator: DecisionTreeClassifier) -> TreeArrays:
+    tree = estimator.tree_
+    return TreeArrays(tree.children_left, tree.children_right, tree.feature, tree.threshold)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    return repr(value)
+
+
+def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> TreeModel:
+    """A fitted `RandomForestClassifier` or `DecisionTreeClassifier` as a `TreeModel`."""
+    if model.n_outputs_ != 1:
+        raise UnsupportedModelError(f"{type(model).__name__} with {model.n_outputs_} outputs")
+    forest_like = isinstance(model, RandomForestClassifier)
+    estimators: list[DecisionTreeClassifier] = model.estimators_ if forest_like else [model]
+    trees = [_arrays(e) for e in estimators]
+    forest = flatten(trees, [floor_float32(t.threshold) for t in trees])
+    n_classes = int(model.n_classes_)
+    # predict_proba returns the leaf's value row as stored (fractions since scikit-learn 1.4).
+    table = np.concatenate(
+        [
+            e.tree_.value[leaf_nodes(t), 0, :n_classes]
+            for e, t in zip(estimators, trees, strict=True)
+        ]
+    ).astype(np.float64)
+
+    def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
+        rows = b.op("Gather", [b.constant("leaf_probabilities", table), leaf_ids], axis=0)
+        # [trees, N, C] -> running sums over trees, in tree order -> the last one is the total.
+        if forest_like:
+            rows = b.op("CumSum", [rows, b.constant("tree_axis", np.array(0, np.int64))])
+        last = b.constant("last_tree", np.array(len(estimators) - 1, np.int64))
+        proba = b.op("Gather", [rows, last], axis=0)
+        if forest_like:
+            n_trees = b.constant("n_trees", np.array(float(len(estimators)), np.float64))
+            proba = b.op("Div", [proba, n_trees])
+        b.op("Cast", [proba], to=FLOAT, output=probabilities)
+        # ArgMax keeps the first of equal maxima, as numpy.argmax does.
+        return b.op("ArgMax", [proba], axis=1, keepdims=0, select_last_index=0)
+
+    reference = model
+    if forest_like and model.n_jobs not in (None, 1):
+        # With threads the forest adds its trees in whatever order they finish, so its own last
+        # bits vary from call to call; the gate compares against its sequential order.
+        reference = copy.copy(model)
+        reference.n_jobs = 1
+    params = model.get_params()
+    return TreeModel(
+        type_name=type(model).__name__,
+        forest=forest,
+        n_classes=n_classes,
+        layout=np.arange(forest.n_trees),
+        add_head=add_head,
+        hyperparameters={k: _json_safe(params[k]) for k in HYPERPARAMETERS if k in params},
+        options={
+            "splits": "float32 rounded toward -inf, BRANCH_LEQ (exact for float32 inputs)",
+            "probabilities": "per-leaf float64 rows, summed tree by tree (CumSum), divided by "
+            "the number of trees"
+            if forest_like
+            else "per-leaf float64 rows",
+            "label": "first maximum of the float64 probabilities",
+        },
+        reference=reference,
+    )

@@ -1,0 +1,119 @@
+"""Feature values from JSON: a list in model order, or an object keyed by feature name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from server.errors import InvalidInput, Location
+
+Matrix = np.ndarray[Any, np.dtype[np.float64]]
+_NUMERIC_KINDS = frozenset("biuf")
+
+
+def normalise(name: str) -> str:
+    """Feature names compare without whitespace: flow extractors write ` Flow Duration`."""
+    return "".join(name.split())
+
+
+class FeatureSchema:
+    """A model's feature names in order, with a whitespace-insensitive lookup."""
+
+    __slots__ = ("_exact", "_normalised", "count", "names")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self.count = len(self.names)
+        self._exact = {name: index for index, name in enumerate(self.names)}
+        self._normalised = {normalise(name): index for index, name in enumerate(self.names)}
+        if len(self._normalised) != self.count:
+            raise ValueError("feature names must differ in more than whitespace")
+
+    def index(self, name: str) -> int | None:
+        found = self._exact.get(name)
+        return self._normalised.get(normalise(name)) if found is None else found
+
+
+def describe(value: Any) -> str:
+    """A short, safe description of a client's value for an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def number(value: Any, loc: Location) -> float:
+    """One feature value. Like the pydantic model of the existing service: JSON numbers,
+    booleans and numeric strings (`"1.5"`, `"Infinity"`) are accepted; null and text are not."""
+    if isinstance(value, int | float):  # bool is an int
+        try:
+            return float(value)
+        except OverflowError:
+            raise InvalidInput("number out of range", loc, "float_parsing") from None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"expected a number, got {describe(value)}", loc, "float_parsing")
+
+
+def row(value: Any, schema: FeatureSchema, loc: Location) -> Matrix:
+    """One row of features, shape `[count]`, from a list or a name -> value object."""
+    if isinstance(value, list):
+        return _from_list(value, schema.count, loc)
+    if isinstance(value, dict):
+        return _from_mapping(value, schema, loc)
+    raise InvalidInput(
+        f"expected a list of {schema.count} numbers or an object of feature name -> number, "
+        f"got {describe(value)}",
+        loc,
+        "type_error",
+    )
+
+
+def _from_list(values: list[Any], count: int, loc: Location) -> Matrix:
+    if len(values) != count:
+        raise InvalidInput(f"expected {count} features, got {len(values)}", loc)
+    # Fast path: numpy converts a list of JSON numbers in C. It would also turn null into NaN
+    # and accept nested lists, so anything but a flat numeric result takes the checked path.
+    try:
+        array = np.array(values)
+    except (ValueError, OverflowError):
+        array = None
+    if array is not None and array.dtype.kind in _NUMERIC_KINDS and array.shape == (count,):
+        return array.astype(np.float64, copy=False)
+    return np.array([number(value, (*loc, index)) for index, value in enumerate(values)])
+
+
+def _from_mapping(values: dict[str, Any], schema: FeatureSchema, loc: Location) -> Matrix:
+    result = np.empty(schema.count, dtype=np.float64)
+    seen = [False] * schema.count
+    unknown = []
+    for name, value in values.items():
+        index = schema.index(name)
+        if index is None:
+            unknown.append(name)
+            continue
+        if seen[index]:
+            raise InvalidInput(f"feature {schema.names[index]!r} is given twice", (*loc, name))
+        seen[index] = True
+        result[index] = number(value, (*loc, name))
+    if unknown:
+        raise InvalidInput(f"unknown feature names: {name_list(unknown)}", loc)
+    if not all(seen):
+        missing = [name for name, given in zip(schema.names, seen, strict=True) if not given]
+        raise InvalidInput(f"missing features: {name_list(missing)}", loc, "missing")
+    return result
+
+
+def name_list(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(name[:60]) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

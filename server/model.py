@@ -1,0 +1,152 @@
+"""One model version ready to serve: its manifest and its onnxruntime session, checked together."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from server.codecs.features import FeatureSchema
+from server.datatypes import ORT_TO_V2
+from server.errors import ArtifactError
+from server.manifest import LABEL, PROBABILITIES, Manifest, TensorSpec, read_manifest
+
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    labels: np.ndarray[Any, np.dtype[np.object_]]  # [N] str
+    probabilities: np.ndarray[Any, np.dtype[np.float32]]  # [N, C], columns in class_labels order
+    seconds: float  # time spent in onnxruntime
+
+
+class Model:
+    """A loaded model version. `predict` is thread-safe (onnxruntime sessions are)."""
+
+    __slots__ = (
+        "_input",
+        "_outputs",
+        "_session",
+        "class_labels",
+        "manifest",
+        "name",
+        "schema",
+        "version",
+    )
+
+    def __init__(self, manifest: Manifest, session: ort.InferenceSession, schema: FeatureSchema):
+        self.manifest = manifest
+        self.name = manifest.name
+        self.version = str(manifest.version)
+        self.class_labels = manifest.class_labels
+        self.schema = schema
+        self._session = session
+        self._input = manifest.inputs[0].name
+        self._outputs = [LABEL, PROBABILITIES]
+
+    def predict(self, features: np.ndarray[Any, np.dtype[np.float64]]) -> Prediction:
+        """Run the graph on float64 rows `[N, n_features]`."""
+        start = time.perf_counter()
+        labels, probabilities = self._session.run(self._outputs, {self._input: features})
+        return Prediction(labels, probabilities, time.perf_counter() - start)
+
+
+def session_options(threads: int, spinning: bool) -> ort.SessionOptions:
+    """Options shared by every session: `threads` intra-op threads, one inter-op, all graph
+    optimisations, sequential execution (the graphs are one chain of operators)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Spinning intra-op threads keep a core busy between runs; on a small machine the event loop
+    # needs that core, so it is off unless asked for (it only matters with threads > 1).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.log_severity_level = 3
+    return options
+
+
+def load_model(folder: Path, options: ort.SessionOptions) -> Model:
+    """Load `folder/manifest.json` and its graph; refuse anything that breaks the contract."""
+    manifest = read_manifest(folder / MANIFEST_FILE)
+    graph_path = folder / manifest.onnx_file
+    try:
+        graph = graph_path.read_bytes()
+    except OSError as error:
+        raise ArtifactError(f"{graph_path}: cannot read the graph ({error.strerror})") from None
+    if len(graph) != manifest.size:
+        raise ArtifactError(
+            f"{graph_path}: {len(graph)} bytes, but the manifest says {manifest.size}"
+        )
+    digest = hashlib.sha256(graph).hexdigest()
+    if digest != manifest.sha256:
+        raise ArtifactError(
+            f"{graph_path}: sha256 {digest} does not match the manifest's {manifest.sha256}"
+        )
+    # The session is built from the bytes just checked, so what runs is what was verified.
+    try:
+        session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises several unrelated types for a bad graph
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise ArtifactError(f"{graph_path}: onnxruntime cannot load it ({first_line})") from None
+    _check_signature(graph_path, manifest.inputs, session.get_inputs(), "input")
+    _check_signature(graph_path, manifest.outputs, session.get_outputs(), "output")
+    try:
+        schema = FeatureSchema(manifest.feature_names)
+    except ValueError as error:
+        raise ArtifactError(f"{folder / MANIFEST_FILE}: {error}") from None
+    model = Model(manifest, session, schema)
+    _probe(graph_path, model)
+    return model
+
+
+def _check_signature(path: Path, specs: tuple[TensorSpec, ...], args: list[Any], role: str) -> None:
+    declared = {spec.name: spec for spec in specs}
+    found = {arg.name: arg for arg in args}
+    if set(declared) != set(found):
+        raise ArtifactError(
+            f"{path}: the graph's {role}s {sorted(found)} differ from the manifest's "
+            f"{sorted(declared)}"
+        )
+    for name, spec in declared.items():
+        arg = found[name]
+        datatype = ORT_TO_V2.get(arg.type, arg.type)
+        # A graph dimension is an int when fixed, a name or None when it varies (-1 in a manifest).
+        dims = tuple(dim if isinstance(dim, int) else -1 for dim in arg.shape)
+        fits = len(dims) == len(spec.shape) and all(
+            graph_dim in (-1, wanted) for graph_dim, wanted in zip(dims, spec.shape, strict=True)
+        )
+        if datatype != spec.datatype or not fits:
+            raise ArtifactError(
+                f"{path}: {role} {name!r} is {datatype} {list(dims)} in the graph but "
+                f"{spec.datatype} {list(spec.shape)} in the manifest"
+            )
+
+
+def _probe(path: Path, model: Model) -> None:
+    """One run on two rows: checks what the signature cannot (the number of probability columns
+    and that labels are class names), and warms the session up before the first request."""
+    rows = np.zeros((2, model.schema.count), dtype=np.float64)
+    rows[1] = np.nan  # the graph cleans NaN itself
+    try:
+        result = model.predict(rows)
+    except Exception as error:
+        raise ArtifactError(f"{path}: the graph fails on a probe input ({error})") from None
+    columns = len(model.class_labels)
+    if result.probabilities.shape != (2, columns) or result.probabilities.dtype != np.float32:
+        raise ArtifactError(
+            f"{path}: probabilities come out as {result.probabilities.dtype} "
+            f"{list(result.probabilities.shape)} for 2 rows, expected float32 [2, {columns}]"
+        )
+    unknown = set(result.labels.tolist()) - set(model.class_labels)
+    if result.labels.shape != (2,) or unknown:
+        raise ArtifactError(
+            f"{path}: labels come out as {result.labels.tolist()!r}, not class names from "
+            f"{list(model.class_labels)}"
+        )

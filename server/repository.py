@@ -1,0 +1,116 @@
+"""The model repository on disk (`<model>/<version>/`, as Triton lays it out) and the registry of
+loaded models the server answers from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import onnxruntime as ort
+
+from server.errors import ArtifactError, ModelNotFound, NotFound
+from server.model import Model, load_model
+
+
+class Registry:
+    """An immutable snapshot of the loaded models, several versions per model possible.
+
+    Nothing mutates a registry: a reload builds a new one and swaps the reference, so a request
+    that looked a model up keeps a consistent view while the swap happens.
+    """
+
+    __slots__ = ("_latest", "_models")
+
+    def __init__(self, models: Mapping[str, Mapping[str, Model]]) -> None:
+        self._models = {name: dict(versions) for name, versions in models.items() if versions}
+        self._latest = {
+            name: versions[max(versions, key=int)] for name, versions in self._models.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __iter__(self) -> Iterator[Model]:
+        """The latest version of every model, in name order."""
+        return iter(self._latest[name] for name in sorted(self._latest))
+
+    def names(self) -> list[str]:
+        return sorted(self._models)
+
+    def versions(self, name: str) -> list[str]:
+        return sorted(self._find(name), key=int)
+
+    def get(self, name: str, version: str | None = None) -> Model:
+        """The named model at `version`, or its latest version."""
+        if version is None:
+            model = self._latest.get(name)
+            if model is None:
+                raise self._unknown(name)
+            return model
+        versions = self._find(name)
+        found = versions.get(version)
+        if found is None:
+            raise NotFound(
+                f"Model {name!r} has no version {version!r}. Versions: {self.versions(name)}"
+            )
+        return found
+
+    def _find(self, name: str) -> dict[str, Model]:
+        versions = self._models.get(name)
+        if versions is None:
+            raise self._unknown(name)
+        return versions
+
+    def _unknown(self, name: str) -> ModelNotFound:
+        return ModelNotFound(f"Model {name!r} not available. Choose from: {self.names()}")
+
+
+def scan_repository(root: Path) -> dict[str, list[int]]:
+    """Model name -> its version numbers, ascending. Like Triton, folders whose name is not a
+    positive integer are not versions; hidden entries and files are ignored."""
+    if not root.is_dir():
+        raise ArtifactError(
+            f"the model repository {str(root)!r} is not a folder (set ARTIFACTS_PATH, or run "
+            "`ids-inference convert` to create it)"
+        )
+    found: dict[str, list[int]] = {}
+    for model_dir in sorted(root.iterdir()):
+        if model_dir.name.startswith(".") or not model_dir.is_dir():
+            continue
+        versions = sorted(int(entry.name) for entry in model_dir.iterdir() if _is_version(entry))
+        if not versions:
+            raise ArtifactError(f"{model_dir}: no version folders (expected {model_dir}/1/)")
+        found[model_dir.name] = versions
+    if not found:
+        raise ArtifactError(
+            f"the model repository {str(root)!r} holds no models (expected "
+            "<model>/<version>/manifest.json; run `ids-inference convert` to create them)"
+        )
+    return found
+
+
+def _is_version(entry: Path) -> bool:
+    name = entry.name
+    return entry.is_dir() and name.isascii() and name.isdigit() and str(int(name)) == name != "0"
+
+
+def load_version(root: Path, name: str, version: int, options: ort.SessionOptions) -> Model:
+    """Load one version folder, checking it is the model and version its path says."""
+    folder = root / name / str(version)
+    model = load_model(folder, options)
+    if model.name != name or model.manifest.version != version:
+        raise ArtifactError(
+            f"{folder}: the manifest names {model.name!r} version {model.manifest.version}, "
+            "not the folder's model and version"
+        )
+    return model
+
+
+def load_repository(root: Path, options: ort.SessionOptions) -> Registry:
+    """Load the latest version of every model in the repository; any failure stops the load."""
+    return Registry(
+        {
+            name: {str(versions[-1]): load_version(root, name, versions[-1], options)}
+            for name, versions in scan_repository(root).items()
+        }
+    )

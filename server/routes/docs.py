@@ -1,0 +1,49 @@
+"""`/openapi.json` and the interactive docs at `/docs`, whose assets come from a package
+(openapi-ui-bundles), so the page works on a machine without internet access."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.openapi import openapi_document
+from server.responses import ORJSONResponse
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>ids-inference API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    // validatorUrl null: Swagger UI would otherwise send the document to an online validator.
+    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null,
+                                 deepLinking: true});
+  </script>
+</body>
+</html>
+"""
+
+
+def docs_routes() -> list[BaseRoute]:
+    from openapi_ui_bundles import swagger_ui
+
+    document = openapi_document()
+
+    async def openapi(request: Request) -> Response:
+        return ORJSONResponse(document)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    return [
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/docs", docs, methods=["GET"], include_in_schema=False),
+        Mount("/docs/assets", StaticFiles(directory=swagger_ui.static_path), name="docs-assets"),
+    ]

@@ -1,0 +1,159 @@
+"""The tree machinery on its edge cases: shared outputs, one-leaf trees, exact ties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from xgboost import XGBClassifier
+
+from convert.check_data import CheckData
+from convert.conversion import gate
+from convert.graph_model import build_graph
+from convert.graph_trees import EXACT_FLOAT32, pack_trees
+from convert.pickle_set import PickleSet, read_model
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param([2] * 30, id="many small trees"),
+        pytest.param([4000, 4000, 5, 3, 1 << 24, 7], id="large trees"),
+        pytest.param([1, 1, 1], id="one-leaf trees"),
+    ],
+)
+def test_shared_outputs_stay_exact_in_float32(counts: list[int]) -> None:
+    output, radix = pack_trees(np.array(counts))
+    assert (np.diff(output) >= 0).all()
+    for o in np.unique(output):
+        trees = np.flatnonzero(output == o)
+        sizes = np.array(counts)[trees]
+        # Each tree's digit sits above the previous trees' digits of the same output ...
+        assert radix[trees].tolist() == np.cumprod(np.append(1, sizes[:-1])).tolist()
+        # ... and the largest sum (every tree at its last leaf) is a float32 integer.
+        assert int((sizes - 1) @ radix[trees]) < EXACT_FLOAT32 or len(trees) == 1
+
+
+def test_one_leaf_trees_and_exact_ties(tmp_path: Path) -> None:
+    """Trees on constant features are single leaves; balanced weights make every probability
+    exactly 0.5, where both sides must pick the first class."""
+    x = np.ones((40, 78))
+    names = np.array(["ATTACK", "BENIGN"] * 20)
+    encoder = LabelEncoder().fit(names)
+    y = encoder.transform(names)
+    scaler = StandardScaler().fit(x)
+    forest = RandomForestClassifier(n_estimators=3, class_weight="balanced", random_state=0)
+    tree = DecisionTreeClassifier(class_weight="balanced")
+    pickle_set = PickleSet(
+        folder=tmp_path,
+        models={"random_forest": forest.fit(x, y), "decision_tree": tree.fit(x, y)},
+        scaler=scaler,
+        label_encoder=encoder,
+        feature_names=tuple(f"f{i}" for i in range(78)),
+        class_labels=("ATTACK", "BENIGN"),
+        sources={},
+    )
+    assert tree.predict_proba(scaler.transform(x[:1])).tolist() == [[0.5, 0.5]]
+    flows = np.vstack([x[:5], np.full((1, 78), np.nan)])
+    for name in ("random_forest", "decision_tree"):
+        model = read_model(pickle_set, name)
+        assert model.forest.n_nodes == 0
+        graph = build_graph(name, model, scaler, pickle_set.feature_names, ("ATTACK", "BENIGN"), {})
+        report = gate(
+            pickle_set, model, graph.SerializeToString(), CheckData.from_array(flows, "x")
+        )
+        assert report.passed
+        assert report.exact_ties == 0  # ties broken the same way: no excuse needed
+        assert report.boundary_points == 0
+
+
+def test_one_leaf_trees_among_others(tmp_path: Path) -> None:
+    """Bootstrap samples that miss the one rare row grow one-leaf trees between real ones."""
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(0.0, 3.0, (40, 78))
+    names = np.array(["BENIGN"] * 38 + ["ATTACK"] * 2)
+    encoder = LabelEncoder().fit(names)
+    scaler = StandardScaler().fit(x)
+    forest = RandomForestClassifier(n_estimators=12, random_state=3)
+    forest.fit(scaler.transform(x), encoder.transform(names))
+    pickle_set = PickleSet(
+        folder=tmp_path,
+        models={"random_forest": forest},
+        scaler=scaler,
+        label_encoder=encoder,
+        feature_names=tuple(f"f{i}" for i in range(78)),
+        class_labels=("ATTACK", "BENIGN"),
+        sources={},
+    )
+    model = read_model(pickle_set, "random_forest")
+    one_leaf = model.forest.roots < 0
+    assert one_leaf[1:].any()
+    assert not one_leaf.all()
+    graph = build_graph("forest", model, scaler, pickle_set.feature_names, ("ATTACK", "BENIGN"), {})
+    report = gate(pickle_set, model, graph.SerializeToString(), CheckData.from_array(x, "x"))
+    assert report.passed
+    assert report.boundary_points > 0
+
+
+def _xgboost_set(tmp_path: Path, model: XGBClassifier, early_stopping: bool) -> PickleSet:
+    rng = np.random.default_rng(1)
+    x = rng.lognormal(0.0, 3.0, (600, 78))
+    names = np.where(np.log(x[:, 0]) + rng.normal(0.0, 2.0, 600) > 2.0, "ATTACK", "BENIGN")
+    encoder = LabelEncoder().fit(names)
+    scaler = StandardScaler().fit(x)
+    scaled, y = scaler.transform(x), encoder.transform(names)
+    if early_stopping:
+        model.fit(scaled[:400], y[:400], eval_set=[(scaled[400:], y[400:])], verbose=False)
+    else:
+        model.fit(scaled, y)
+    return PickleSet(
+        folder=tmp_path,
+        models={"xgboost": model},
+        scaler=scaler,
+        label_encoder=encoder,
+        feature_names=tuple(f"f{i}" for i in range(78)),
+        class_labels=tuple(encoder.classes_),
+        sources={},
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "early_stopping"),
+    [
+        pytest.param(
+            XGBClassifier(n_estimators=20, max_depth=4), False, id="base score learnt from data"
+        ),
+        pytest.param(
+            XGBClassifier(n_estimators=200, max_depth=6, early_stopping_rounds=3),
+            True,
+            id="early stopping: predict stops at the best round",
+        ),
+    ],
+)
+def test_xgboost_base_margin_and_rounds(
+    tmp_path: Path, model: XGBClassifier, early_stopping: bool
+) -> None:
+    pickle_set = _xgboost_set(tmp_path, model, early_stopping)
+    tree_model = read_model(pickle_set, "xgboost")
+    hyper = tree_model.hyperparameters
+    if early_stopping:
+        assert hyper["rounds"] == model.best_iteration + 1 < 200
+    else:
+        assert hyper["base_margin"] != [0.0]
+    graph = build_graph(
+        "xgboost",
+        tree_model,
+        pickle_set.scaler,
+        pickle_set.feature_names,
+        pickle_set.class_labels,
+        {},
+    )
+    flows = np.random.default_rng(2).lognormal(0.0, 3.0, (300, 78))
+    report = gate(
+        pickle_set, tree_model, graph.SerializeToString(), CheckData.from_array(flows, "x")
+    )
+    assert report.passed
