@@ -28,7 +28,8 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, field_validator
 
-from benchmarks.pickles import MODEL_FILES, PickleSet, load_pickle_set
+from benchmarks.pickles import PickleSet, load_pickle_set
+from models.pickle_set import MODEL_FILES
 
 SERVICE_NAME = "Network Intrusion Detection API"
 SERVICE_VERSION = "1.0.0"

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# model name (the API's `model_name`) -> pickle file, as the existing service names them
-MODEL_FILES: dict[str, str] = {
-    "random_forest": "random_forest_ids.pkl",
-    "xgboost": "xgboost_ids.pkl",
-    "decision_tree": "decision_tree_ids.pkl",
-}
-SCALER_FILE = "scaler.pkl"
-LABEL_ENCODER_FILE = "label_encoder.pkl"
-FEATURE_NAMES_FILE = "feature_names.pkl"
+from models.pickle_set import (
+    FEATURE_NAMES_FILE,
+    LABEL_ENCODER_FILE,
+    MODEL_FILES,
+    PICKLE_FILES,
+    SCALER_FILE,
+)
 
 
 @dataclass(frozen=True)
@@ -40,11 +38,7 @@ def _load(path: Path) -> Any:
 
 def load_pickle_set(folder: Path) -> PickleSet:
     """Load every pickle of the set; a missing file raises FileNotFoundError naming it."""
-    missing = [
-        name
-        for name in [*MODEL_FILES.values(), SCALER_FILE, LABEL_ENCODER_FILE, FEATURE_NAMES_FILE]
-        if not (folder / name).is_file()
-    ]
+    missing = [name for name in PICKLE_FILES if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"pickle set in {folder} lacks {', '.join(missing)}")
     return PickleSet(

@@ -13,8 +13,8 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from xgboost import XGBClassifier
 
-from benchmarks.pickles import FEATURE_NAMES_FILE, LABEL_ENCODER_FILE, MODEL_FILES, SCALER_FILE
 from models.features import FEATURE_NAMES
+from models.pickle_set import FEATURE_NAMES_FILE, LABEL_ENCODER_FILE, MODEL_FILES, SCALER_FILE
 
 CLASSES = ("BENIGN", "DDoS", "PortScan")
 
