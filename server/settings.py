@@ -194,7 +194,7 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "graceful_shutdown_seconds": (("IDS_GRACEFUL_SHUTDOWN_SECONDS",), _seconds),
     "poll_seconds": (("IDS_POLL_SECONDS",), _seconds),
     "metrics_require_auth": (("IDS_METRICS_REQUIRE_AUTH",), _boolean),
-    "intra_op_threads": (("IDS_INTRA_OP_THREADS",), _positive_int),
+    "intra_op_threads": (("IDS_INTRA_OP_THREADS", "IDS_THREADS"), _positive_int),
     "spinning": (("IDS_SPINNING",), _boolean),
     "offload_rows": (("IDS_OFFLOAD_ROWS",), _positive_int),
     "state_dir": (("IDS_STATE_DIR",), _path),

@@ -25,6 +25,7 @@ def test_defaults_without_environment() -> None:
         pytest.param({"LOG_LEVEL": "WARNING"}, "log_level", "warning", id="old LOG_LEVEL"),
         pytest.param({"IDS_MAX_BATCH_ROWS": "50"}, "max_batch_rows", 50, id="batch rows"),
         pytest.param({"IDS_INTRA_OP_THREADS": "2"}, "intra_op_threads", 2, id="threads"),
+        pytest.param({"IDS_THREADS": "3"}, "intra_op_threads", 3, id="threads, earlier name"),
         pytest.param({"IDS_SPINNING": "yes"}, "spinning", True, id="spinning"),
         pytest.param({"MODEL_PATH": "models"}, "artifacts_path", Path("artifacts"),
                      id="MODEL_PATH (pickles) is not the repository"),
