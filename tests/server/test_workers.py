@@ -75,7 +75,7 @@ def test_metrics_are_totals_of_every_worker(server: Server) -> None:
     for _ in range(40):  # a new connection each: the kernel spreads them over the workers
         answer = httpx.post(server.url + "/predict", json={"features": ROW}, headers=AUTH)
         assert answer.status_code == 200
-    time.sleep(0.1)  # a worker adds up its requests every 20 ms
+    time.sleep(0.1)  # a worker adds up its requests every few milliseconds
     # Whichever worker answers a scrape, it shows the 40 of both together.
     scrapes = each_worker(server, "GET", "/metrics")
     for text in (answer.text for answer in scrapes.values()):
