@@ -67,9 +67,9 @@ class Operations:
         self.limit = settings.max_concurrency
         self.in_flight = 0
         self.templates = TemplateFinder(routes)
+        self._loop: asyncio.AbstractEventLoop | None = None  # known once the lifespan starts
         # Request ids: a random per-process prefix and a counter, unique across workers and
         # restarts, and several times cheaper than uuid4.
-        self._loop: asyncio.AbstractEventLoop | None = None  # known once the lifespan starts
         self._prefix = os.urandom(4).hex().encode() + b"-"
         self._counter = itertools.count(1)
 

@@ -182,11 +182,11 @@ class Reloader:
         serving: dict[str, Model] = dict(current) if only_changed else {}
         for version in versions:
             key = (name, version)
-            print_ = await to_thread.run_sync(fingerprint, self.root / name / version)
+            files = await to_thread.run_sync(fingerprint, self.root / name / version)
             failure = self._failures.get(key)
             if only_changed and (
-                (version in current and self._fingerprints.get(key) == print_)
-                or (failure is not None and failure[0] == print_)
+                (version in current and self._fingerprints.get(key) == files)
+                or (failure is not None and failure[0] == files)
             ):
                 continue  # unchanged since it was loaded, or since it failed (reported then)
             try:
@@ -195,14 +195,14 @@ class Reloader:
                 )
             except ArtifactError as error:
                 outcome.failed[version] = error.message
-                self._failures[key] = (print_, error.message)
+                self._failures[key] = (files, error.message)
                 if version in current:
                     serving[version] = current[version]  # the old one keeps serving
                 self._report_failure(name, version, error.message, trigger, version in current)
                 continue
             serving[version] = model
             outcome.loaded.append(version)
-            self._fingerprints[key] = print_
+            self._fingerprints[key] = files
             self._failures.pop(key, None)
             self.state.metrics.model_loads.inc((name, "loaded"))
             event(
