@@ -10,7 +10,6 @@ import onnx
 
 from convert.graph import DOUBLE, FLOAT, STRING, GraphBuilder, tensor
 from convert.graph_preprocess import add_cleaning_and_scaling
-from convert.graph_trees import add_leaf_ids
 from convert.tree_model import TreeModel
 
 INPUT = "features"
@@ -35,8 +34,7 @@ def build_graph(
     b = GraphBuilder()
     scaled = add_cleaning_and_scaling(b, INPUT, scaler)
     # The trees see float32, as both scikit-learn and XGBoost cast before comparing.
-    leaf_ids = add_leaf_ids(b, b.op("Cast", [scaled], to=FLOAT), model.forest, model.layout)
-    index = model.add_head(b, leaf_ids, PROBABILITIES)
+    index = model.add_head(b, b.op("Cast", [scaled], to=FLOAT), PROBABILITIES)
     names = b.constant("class_labels", list(class_labels))
     b.op("Gather", [names, index], axis=0, output=LABEL)
     props = {

@@ -15,9 +15,11 @@ def add_cleaning_and_scaling(b: GraphBuilder, features: str, scaler: Any) -> str
     Both steps stay in float64 so every value equals scikit-learn's bit for bit: IEEE
     subtraction and division are correctly rounded in any runtime.
     """
-    not_finite = b.op("Or", [b.op("IsNaN", [features]), b.op("IsInf", [features])])
     zero = b.constant("zero", np.array(0.0, dtype=np.float64))
-    x = b.op("Where", [not_finite, zero, features])
+    # x - x is 0 exactly when x is finite (inf - inf and NaN - NaN are NaN): one node fewer
+    # than IsNaN, IsInf and Or.
+    finite = b.op("Equal", [b.op("Sub", [features, features]), zero])
+    x = b.op("Where", [finite, features, zero])
     if scaler.with_mean:
         x = b.op("Sub", [x, b.constant("scaler_mean", np.asarray(scaler.mean_, np.float64))])
     if scaler.with_std:

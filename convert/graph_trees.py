@@ -1,4 +1,4 @@
-"""The trees: one `TreeEnsemble` node finding the leaf each row reaches in each tree."""
+"""The trees: one `TreeEnsemble` node giving, per row and tree, the weight of the leaf reached."""
 
 from __future__ import annotations
 
@@ -14,32 +14,14 @@ AGGREGATE_SUM = 1
 EXACT_FLOAT32 = 1 << 24
 
 
-def pack_trees(leaf_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Share outputs between consecutive trees: (output of each tree, radix of each tree).
-
-    Leaf k of tree t weighs `k * radix[t]`, so an output's sum is a mixed-radix number whose
-    digits are its trees' leaves. The product of the leaf counts of one output's trees stays
-    within 2**24, so every partial sum is an integer float32 holds exactly, in any order.
-    """
-    output = np.empty(len(leaf_counts), dtype=np.int64)
-    radix = np.empty(len(leaf_counts), dtype=np.int64)
-    current, product = 0, 1
-    for t, count in enumerate(leaf_counts.tolist()):
-        if product > 1 and product * count > EXACT_FLOAT32:
-            current, product = current + 1, 1
-        output[t], radix[t] = current, product
-        product *= count
-    return output, radix
-
-
 def _tree_ensemble(
-    b: GraphBuilder, x32: str, forest: Forest, output: np.ndarray, radix: np.ndarray
+    b: GraphBuilder, x32: str, forest: Forest, weights: np.ndarray, target: np.ndarray
 ) -> str:
-    """The `TreeEnsemble` node, `[N, outputs]` float32 mixed-radix sums of leaf numbers.
+    """The `TreeEnsemble` node: `[N, trees]` float32, tree t's leaf weight in output target[t].
 
-    One-leaf trees are left out: their leaf number is always 0, which adds nothing. (Spelled
-    as a node whose branches both reach the leaf, they come out wrong in onnxruntime 1.22 and
-    1.23 when they follow other trees.)
+    Each output receives one tree, so its sum is one leaf weight, exactly, in any runtime.
+    One-leaf trees are left out (their outputs stay 0): spelled as a node whose branches both
+    reach the leaf, they come out wrong in onnxruntime 1.22 and 1.23 when they follow other trees.
     """
     leaf_tree = forest.leaf_tree
     kept = (forest.roots >= 0)[leaf_tree]
@@ -47,12 +29,11 @@ def _tree_ensemble(
     renumber = np.cumsum(kept) - 1
     true_id = np.where(forest.true_leaf == 1, renumber[forest.true_id], forest.true_id)
     false_id = np.where(forest.false_leaf == 1, renumber[forest.false_id], forest.false_id)
-    local = np.arange(forest.n_leaves, dtype=np.int64) - forest.leaf_offsets[leaf_tree]
     return b.op(
         "TreeEnsemble",
         [x32],
         domain=ML_DOMAIN,
-        n_targets=int(output[-1]) + 1,
+        n_targets=forest.n_trees,
         aggregate_function=AGGREGATE_SUM,
         tree_roots=forest.roots[forest.roots >= 0].tolist(),
         nodes_featureids=forest.feature.tolist(),
@@ -62,40 +43,61 @@ def _tree_ensemble(
         nodes_trueleafs=forest.true_leaf.tolist(),
         nodes_falsenodeids=false_id.tolist(),
         nodes_falseleafs=forest.false_leaf.tolist(),
-        leaf_targetids=output[leaf_tree][kept].tolist(),
-        leaf_weights=numpy_helper.from_array((local * radix[leaf_tree])[kept].astype(np.float32)),
+        leaf_targetids=target[leaf_tree][kept].tolist(),
+        leaf_weights=numpy_helper.from_array(weights[kept]),
     )
+
+
+def add_leaf_weights(
+    b: GraphBuilder, x32: str, forest: Forest, weights: np.ndarray, layout: np.ndarray
+) -> str:
+    """float32 `[*layout.shape, N]`: `weights` of the leaf each row reaches in tree `layout[...]`.
+
+    `weights` hold one float32 value per global leaf. Rows come last so that the heads' sums
+    over trees run over whole slices of rows. One output per tree costs onnxruntime no more
+    than packing several trees into one output, and leaves nothing to decode.
+    """
+    weights = np.asarray(weights, dtype=np.float32)
+    # Output k of the operator holds tree layout.flat[k].
+    order = layout.reshape(-1)
+    target = np.empty(forest.n_trees, dtype=np.int64)
+    target[order] = np.arange(len(order))
+    one_leaf = forest.roots < 0
+    # What each one-leaf tree always answers (0 for the other trees), in layout order.
+    constant = np.where(one_leaf, weights[forest.leaf_offsets], np.float32(0))
+    constant = constant[order][:, np.newaxis]
+    if forest.n_nodes == 0:
+        # Every tree is one leaf: the answer is the same for every row.
+        rows = b.op("Shape", [x32], start=0, end=1)
+        trees = b.constant("tree_count", np.array([len(order)], dtype=np.int64))
+        size = b.op("Concat", [trees, rows], axis=0)
+        per_tree = b.op("Expand", [b.constant("one_leaf_weights", constant), size])
+    else:
+        outputs = _tree_ensemble(b, x32, forest, weights, target)
+        per_tree = b.op("Transpose", [outputs], perm=[1, 0])
+        if one_leaf.any():
+            # x + 0 is x: only the one-leaf trees' outputs change.
+            per_tree = b.op("Add", [per_tree, b.constant("one_leaf_weights", constant)])
+    if layout.ndim > 1:
+        shape = b.constant("layout_shape", np.array([*layout.shape, -1], dtype=np.int64))
+        per_tree = b.op("Reshape", [per_tree, shape])
+    return per_tree
 
 
 def add_leaf_ids(b: GraphBuilder, x32: str, forest: Forest, layout: np.ndarray) -> str:
     """int32 `[*layout.shape, N]`: the global leaf each row reaches in tree `layout[...]`.
 
-    Rows come last so that the heads' sums over trees run over whole slices of rows.
-
-    One `TreeEnsemble` finds the leaves; trees share its outputs (`pack_trees`) because its
-    cost grows with their number; integer division and modulo take the leaves back out. Leaves
-    are looked up rather than summed by the operator so that the model's own arithmetic
-    (probability sums, margins) can follow, in its own precision and order.
+    Leaves are looked up rather than summed by the operator so that the model's own arithmetic
+    (probability sums) can follow, in its own precision and order. Leaf numbers travel as
+    float32 weights: global ones when every one is a float32 integer, else numbers within each
+    tree (below 2**24, `MAX_LEAVES_PER_TREE`) with the tree's first leaf added after the cast.
     """
-
-    def per_tree(hint: str, values: np.ndarray) -> str:
-        return b.constant(hint, values[layout][..., np.newaxis].astype(np.int32))
-
-    first_leaf = per_tree("tree_first_leaf", forest.leaf_offsets)
-    if forest.n_nodes == 0:
-        # Every tree is one leaf: the answer is the same for every row.
-        rows = b.op("Shape", [x32], start=0, end=1)
-        shape = b.constant("layout_shape", np.array(layout.shape, dtype=np.int64))
-        return b.op("Expand", [first_leaf, b.op("Concat", [shape, rows], axis=0)])
-    counts = np.diff(np.append(forest.leaf_offsets, forest.n_leaves))
-    output, radix = pack_trees(counts)
-    sums = _tree_ensemble(b, x32, forest, output, radix)
-    # int32 holds every sum (< 2**24) and leaf number, in half the memory of int64.
-    ids = b.op("Transpose", [b.op("Cast", [sums], to=INT32)], perm=[1, 0])
-    ids = b.op("Gather", [ids, b.constant("tree_output", output[layout].astype(np.int32))], axis=0)
-    if (radix > 1).any():
-        # digit = (sum // radix) % count; Mod is spelled out as it is slow on int32 in onnxruntime.
-        shifted = b.op("Div", [ids, per_tree("tree_radix", radix)])
-        count = per_tree("tree_leaves", counts)
-        ids = b.op("Sub", [shifted, b.op("Mul", [b.op("Div", [shifted, count]), count])])
-    return b.op("Add", [ids, first_leaf])
+    leaf_tree = forest.leaf_tree
+    exact = forest.n_leaves <= EXACT_FLOAT32
+    numbers = np.arange(forest.n_leaves, dtype=np.int64)
+    weights = numbers if exact else numbers - forest.leaf_offsets[leaf_tree]
+    ids = b.op("Cast", [add_leaf_weights(b, x32, forest, weights, layout)], to=INT32)
+    if not exact:
+        first = forest.leaf_offsets[layout][..., np.newaxis].astype(np.int32)
+        ids = b.op("Add", [ids, b.constant("tree_first_leaf", first)])
+    return ids

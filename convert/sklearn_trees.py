@@ -19,6 +19,7 @@ from sklearn.tree import DecisionTreeClassifier
 from convert.errors import UnsupportedModelError
 from convert.forest import TreeArrays, flatten, floor_float32, leaf_nodes
 from convert.graph import FLOAT, GraphBuilder
+from convert.graph_trees import add_leaf_ids
 from convert.tree_model import TreeModel
 
 HYPERPARAMETERS = (
@@ -64,7 +65,8 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         ]
     ).astype(np.float64)
 
-    def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
+    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
+        leaf_ids = add_leaf_ids(b, x32, forest, np.arange(forest.n_trees))
         rows = b.op("Gather", [b.constant("leaf_probabilities", table), leaf_ids], axis=0)
         # [trees, N, C] -> running sums over trees, in tree order -> the last one is the total.
         if forest_like:
@@ -89,7 +91,6 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         type_name=type(model).__name__,
         forest=forest,
         n_classes=n_classes,
-        layout=np.arange(forest.n_trees),
         add_head=add_head,
         hyperparameters={k: _json_safe(params[k]) for k in HYPERPARAMETERS if k in params},
         options={

@@ -6,12 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from convert.forest import Forest
 from convert.graph import GraphBuilder
 
-# (builder, leaf ids [N, *layout] int32, name for the probabilities output) -> class index [N]
+# (builder, float32 scaled features [N, F], name for the probabilities output) -> class index [N]
 HeadBuilder = Callable[[GraphBuilder, str, str], str]
 
 
@@ -22,8 +20,7 @@ class TreeModel:
     type_name: str
     forest: Forest
     n_classes: int
-    # How the head wants the trees' leaf ids arranged: an array of tree numbers.
-    layout: np.ndarray
+    # The trees and what follows them: leaves to class index and probabilities.
     add_head: HeadBuilder
     hyperparameters: dict[str, Any]
     # How the graph reproduces the library's arithmetic: recorded in the graph and the manifest.

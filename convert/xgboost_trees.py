@@ -20,6 +20,7 @@ from xgboost import XGBClassifier
 from convert.errors import UnsupportedModelError
 from convert.forest import TreeArrays, flatten, float32_below, leaf_nodes
 from convert.graph import INT64, GraphBuilder
+from convert.graph_trees import add_leaf_weights
 from convert.tree_model import TreeModel
 
 OBJECTIVES = ("binary:logistic", "multi:softprob")
@@ -111,12 +112,16 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
     rounds = order.shape[1]
     binary = objective == "binary:logistic"
 
-    def add_head(b: GraphBuilder, leaf_ids: str, probabilities: str) -> str:
-        # leaf_ids come as [rounds, classes, N]: each class's trees in the order XGBoost adds them.
-        values = b.op("Gather", [b.constant("leaf_values", table), leaf_ids], axis=0)
+    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
+        # Leaf values as [rounds, N] (binary) or [rounds, classes, N]: each class's trees in the
+        # order XGBoost adds them.
+        layout = order[0] if binary else order.T
+        values = add_leaf_weights(b, x32, forest, table, layout)
         running = b.op("CumSum", [values, b.constant("round_axis", np.array(0, np.int64))])
-        last = b.constant("last_round", np.array(rounds - 1, np.int64))
-        margin = b.op("Transpose", [b.op("Gather", [running, last], axis=0)], perm=[1, 0])
+        # [1, N] or [classes, N], then one row per flow.
+        last = np.array([rounds - 1] if binary else rounds - 1, np.int64)
+        totals = b.op("Gather", [running, b.constant("last_round", last)], axis=0)
+        margin = b.op("Transpose", [totals], perm=[1, 0])
         if binary:
             one = b.constant("one", np.array(1.0, np.float32))
             denominator = b.op("Add", [one, b.op("Exp", [b.op("Neg", [margin])])])
@@ -146,7 +151,6 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
         type_name=type(model).__name__,
         forest=forest,
         n_classes=2 if binary else n_groups,
-        layout=order.T,
         add_head=add_head,
         hyperparameters=hyper,
         options={

@@ -1,4 +1,4 @@
-"""The tree machinery on its edge cases: shared outputs, one-leaf trees, exact ties."""
+"""The tree machinery on its edge cases: leaf numbers, one-leaf trees, exact ties."""
 
 from __future__ import annotations
 
@@ -11,31 +11,51 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from xgboost import XGBClassifier
 
+from convert import graph_trees
 from convert.check_data import CheckData
-from convert.conversion import gate
+from convert.conversion import gate, session_for
+from convert.graph import FLOAT, INT32, GraphBuilder, tensor
 from convert.graph_model import build_graph
-from convert.graph_trees import EXACT_FLOAT32, pack_trees
+from convert.graph_trees import add_leaf_ids
 from convert.pickle_set import PickleSet, read_model
+from convert.sklearn_trees import read_sklearn
 
 
 @pytest.mark.parametrize(
-    "counts",
+    "float32_integers",
     [
-        pytest.param([2] * 30, id="many small trees"),
-        pytest.param([4000, 4000, 5, 3, 1 << 24, 7], id="large trees"),
-        pytest.param([1, 1, 1], id="one-leaf trees"),
+        pytest.param(graph_trees.EXACT_FLOAT32, id="global leaf numbers"),
+        pytest.param(4, id="numbers within each tree, first leaf added"),
     ],
 )
-def test_shared_outputs_stay_exact_in_float32(counts: list[int]) -> None:
-    output, radix = pack_trees(np.array(counts))
-    assert (np.diff(output) >= 0).all()
-    for o in np.unique(output):
-        trees = np.flatnonzero(output == o)
-        sizes = np.array(counts)[trees]
-        # Each tree's digit sits above the previous trees' digits of the same output ...
-        assert radix[trees].tolist() == np.cumprod(np.append(1, sizes[:-1])).tolist()
-        # ... and the largest sum (every tree at its last leaf) is a float32 integer.
-        assert int((sizes - 1) @ radix[trees]) < EXACT_FLOAT32 or len(trees) == 1
+def test_leaf_ids_are_the_leaves_scikit_learn_reaches(
+    monkeypatch: pytest.MonkeyPatch, float32_integers: int
+) -> None:
+    """Leaf numbers come out of the operator as float32: when a forest has more leaves than
+    float32 counts exactly, each tree's own numbers travel instead."""
+    monkeypatch.setattr(graph_trees, "EXACT_FLOAT32", float32_integers)
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(0.0, 3.0, (40, 5)).astype(np.float32)
+    # Bootstrap samples that miss both rare rows grow one-leaf trees.
+    y = np.array([0] * 38 + [1] * 2)
+    forest = RandomForestClassifier(n_estimators=6, random_state=3).fit(x, y)
+    model = read_sklearn(forest)
+    assert 0 < (model.forest.roots < 0).sum() < 6
+    b = GraphBuilder()
+    b.op("Identity", [add_leaf_ids(b, "x", model.forest, np.arange(6))], output="ids")
+    graph = b.model(
+        inputs=[tensor("x", FLOAT, ["N", 5])],
+        outputs=[tensor("ids", INT32, [6, "N"])],
+        name="leaf ids",
+        doc="",
+        metadata={},
+    )
+    (ids,) = session_for(graph.SerializeToString()).run(None, {"x": x})
+    expected = [
+        offset + np.searchsorted(np.flatnonzero(e.tree_.children_left == -1), e.apply(x))
+        for e, offset in zip(forest.estimators_, model.forest.leaf_offsets, strict=True)
+    ]
+    assert ids.tolist() == np.array(expected).tolist()
 
 
 def test_one_leaf_trees_and_exact_ties(tmp_path: Path) -> None:
