@@ -32,6 +32,7 @@ class Model:
     __slots__ = (
         "_input",
         "_outputs",
+        "_run_options",
         "_session",
         "class_labels",
         "manifest",
@@ -49,11 +50,16 @@ class Model:
         self._session = session
         self._input = manifest.inputs[0].name
         self._outputs = [LABEL, PROBABILITIES]
+        # Given explicitly, run options are not built afresh for every run (0.5 us of a
+        # single row's 10 us). Only read during a run, so concurrent runs share them.
+        self._run_options = ort.RunOptions()
 
     def predict(self, features: np.ndarray[Any, np.dtype[np.float64]]) -> Prediction:
         """Run the graph on float64 rows `[N, n_features]`."""
         start = time.perf_counter()
-        labels, probabilities = self._session.run(self._outputs, {self._input: features})
+        labels, probabilities = self._session.run(
+            self._outputs, {self._input: features}, self._run_options
+        )
         return Prediction(labels, probabilities, time.perf_counter() - start)
 
 
