@@ -29,9 +29,16 @@ def settings(repository: Path) -> Settings:
     return Settings(artifacts_path=repository, max_batch_rows=1000, offload_rows=64)
 
 
+def quiet(settings: Settings) -> Settings:
+    """Settings for a server shared by several tests: no access-log lines. They are written in
+    batches a few milliseconds after the requests, and one landing between two tests (when
+    pytest captures nothing) would reach the terminal. `test_logs` checks the access log."""
+    return settings.with_overrides(access_log=False)
+
+
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(quiet(settings)), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

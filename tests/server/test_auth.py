@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from tests.server.conftest import quiet
 
 TOKENS = ("alpha-token-1234", "beta/token==")
 HEALTH = {"/health", "/v2/health/live", "/v2/health/ready"}
@@ -36,7 +37,7 @@ def every_request(app: object) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def guarded(repository: Path) -> Iterator[TestClient]:
     settings = Settings(artifacts_path=repository, auth_tokens=TOKENS)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(quiet(settings))) as client:
         yield client
 
 
@@ -47,9 +48,11 @@ def test_the_walk_covers_every_route(guarded: TestClient) -> None:
 
 
 def test_every_route_but_health_and_metrics_needs_a_token(
-    guarded: TestClient, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    repository: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG):
+    # A server of its own, with its access log: every line is written by the end of the test.
+    settings = Settings(artifacts_path=repository, auth_tokens=TOKENS)
+    with caplog.at_level(logging.DEBUG), TestClient(create_app(settings)) as guarded:
         for method, path in every_request(guarded.app):
             bare = guarded.request(method, path)
             if path in HEALTH | {"/metrics"}:

@@ -18,7 +18,7 @@ from models.features import FEATURE_NAMES
 from server.app import create_app
 from server.settings import Settings
 from tests.server.artifact_builder import BINARY, MULTICLASS
-from tests.server.conftest import Rows
+from tests.server.conftest import Rows, quiet
 
 Reference = Callable[[str, Rows], tuple[list[str], np.ndarray[Any, Any]]]
 PREDICTION_FIELDS = {
@@ -353,7 +353,7 @@ def test_csv_errors(client: TestClient, body: bytes, status: int, message: str) 
 def roomy(settings: Settings) -> Iterator[TestClient]:
     """A client of a server that takes 20,000 rows per batch (the real files are larger)."""
     roomy = Settings(artifacts_path=settings.artifacts_path, max_batch_rows=20_000)
-    with TestClient(create_app(roomy)) as test_client:
+    with TestClient(create_app(quiet(roomy))) as test_client:
         yield test_client
 
 
