@@ -92,7 +92,7 @@ def server_spec(artifacts_dir: Path, port: int, threads: int = 1) -> ServiceSpec
         "ARTIFACTS_PATH": str(artifacts_dir),
         "IDS_HOST": "127.0.0.1",
         "IDS_PORT": str(port),
-        "IDS_THREADS": str(threads),
+        "IDS_INTRA_OP_THREADS": str(threads),
         "IDS_LOG_LEVEL": "warning",
     }
     return ServiceSpec("server", [sys.executable, "-m", "server"], env, port, "/v2/health/ready")

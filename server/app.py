@@ -25,7 +25,7 @@ from server.errors import MethodNotAllowed, NotFound, ServerError
 from server.logs import event
 from server.metrics.recorder import Metrics
 from server.middleware import Operations
-from server.model import session_options
+from server.model import session_options_for
 from server.reloading import Reloader
 from server.repository import Registry, load_repository
 from server.responses import ORJSONResponse
@@ -65,8 +65,8 @@ def create_app(
     pure ASGI middleware, inside the server's own layer (request ids, auth, limits, metrics,
     access log), outermost first."""
     state = ServingState(settings, registry)
-    options = session_options(settings.intra_op_threads, settings.spinning)
-    reloader = Reloader(state, options)
+    options, batch_options = session_options_for(settings)
+    reloader = Reloader(state, options, batch_options)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,7 +76,7 @@ def create_app(
         state.metrics = Metrics(directory)
         state.records.start(asyncio.get_running_loop())
         if registry is None:
-            state.registry = load_repository(settings.artifacts_path, options)
+            state.registry = load_repository(settings.artifacts_path, options, batch_options)
         reloader.start(ControlFile(directory) if settings.workers > 1 else None)
         tasks = _background(state, reloader)
         event(

@@ -15,7 +15,7 @@ from pathlib import Path
 from server.control import FILE as CONTROL_FILE
 from server.logs import configure_logging, event
 from server.metrics.store import remove_files
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, usable_cores
 
 PROG = "ids-inference serve"
 logger = logging.getLogger("server")
@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.worker_socket_fd is not None:
         return _worker(settings, args.worker_socket_fd, args.worker_ready_fd)
-    cores = os.cpu_count() or 1
-    if settings.workers * settings.intra_op_threads > cores:
+    cores = usable_cores()
+    threads = max(settings.intra_op_threads, settings.large_batch_threads())
+    if settings.workers * threads > cores:
         event(
             logger,
             "oversubscribed",
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.WARNING,
             workers=settings.workers,
             intra_op_threads=settings.intra_op_threads,
+            batch_threads=settings.large_batch_threads(),
             cores=cores,
         )
     try:

@@ -15,6 +15,7 @@ from server.codecs.features import FeatureSchema
 from server.datatypes import ORT_TO_V2
 from server.errors import ArtifactError
 from server.manifest import LABEL, PROBABILITIES, Manifest, TensorSpec, read_manifest
+from server.settings import Settings
 
 MANIFEST_FILE = "manifest.json"
 
@@ -30,6 +31,7 @@ class Model:
     """A loaded model version. `predict` is thread-safe (onnxruntime sessions are)."""
 
     __slots__ = (
+        "_batch_session",
         "_input",
         "_outputs",
         "_run_options",
@@ -41,23 +43,34 @@ class Model:
         "version",
     )
 
-    def __init__(self, manifest: Manifest, session: ort.InferenceSession, schema: FeatureSchema):
+    def __init__(
+        self,
+        manifest: Manifest,
+        session: ort.InferenceSession,
+        schema: FeatureSchema,
+        batch_session: ort.InferenceSession | None = None,
+    ):
         self.manifest = manifest
         self.name = manifest.name
         self.version = str(manifest.version)
         self.class_labels = manifest.class_labels
         self.schema = schema
         self._session = session
+        self._batch_session = session if batch_session is None else batch_session
         self._input = manifest.inputs[0].name
         self._outputs = [LABEL, PROBABILITIES]
         # Given explicitly, run options are not built afresh for every run (0.5 us of a
         # single row's 10 us). Only read during a run, so concurrent runs share them.
         self._run_options = ort.RunOptions()
 
-    def predict(self, features: np.ndarray[Any, np.dtype[np.float64]]) -> Prediction:
-        """Run the graph on float64 rows `[N, n_features]`."""
+    def predict(
+        self, features: np.ndarray[Any, np.dtype[np.float64]], *, large: bool = False
+    ) -> Prediction:
+        """Run the graph on float64 rows `[N, n_features]`; a `large` batch runs on the session
+        with more threads, when there is one."""
+        session = self._batch_session if large else self._session
         start = time.perf_counter()
-        labels, probabilities = self._session.run(
+        labels, probabilities = session.run(
             self._outputs, {self._input: features}, self._run_options
         )
         return Prediction(labels, probabilities, time.perf_counter() - start)
@@ -78,8 +91,21 @@ def session_options(threads: int, spinning: bool) -> ort.SessionOptions:
     return options
 
 
-def load_model(folder: Path, options: ort.SessionOptions) -> Model:
-    """Load `folder/manifest.json` and its graph; refuse anything that breaks the contract."""
+def session_options_for(settings: Settings) -> tuple[ort.SessionOptions, ort.SessionOptions | None]:
+    """The options of the session that answers on the event loop (single rows, small batches)
+    and, when large batches get more threads, of the session that runs those."""
+    small = session_options(settings.intra_op_threads, settings.spinning)
+    threads = settings.large_batch_threads()
+    if threads == settings.intra_op_threads:
+        return small, None
+    return small, session_options(threads, settings.spinning)
+
+
+def load_model(
+    folder: Path, options: ort.SessionOptions, batch_options: ort.SessionOptions | None = None
+) -> Model:
+    """Load `folder/manifest.json` and its graph; refuse anything that breaks the contract.
+    With `batch_options`, a second session of the same graph runs large batches."""
     manifest = read_manifest(folder / MANIFEST_FILE)
     graph_path = folder / manifest.onnx_file
     try:
@@ -96,20 +122,27 @@ def load_model(folder: Path, options: ort.SessionOptions) -> Model:
             f"{graph_path}: sha256 {digest} does not match the manifest's {manifest.sha256}"
         )
     # The session is built from the bytes just checked, so what runs is what was verified.
-    try:
-        session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises several unrelated types for a bad graph
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise ArtifactError(f"{graph_path}: onnxruntime cannot load it ({first_line})") from None
+    session = _session(graph_path, graph, options)
     _check_signature(graph_path, manifest.inputs, session.get_inputs(), "input")
     _check_signature(graph_path, manifest.outputs, session.get_outputs(), "output")
     try:
         schema = FeatureSchema(manifest.feature_names)
     except ValueError as error:
         raise ArtifactError(f"{folder / MANIFEST_FILE}: {error}") from None
-    model = Model(manifest, session, schema)
-    _probe(graph_path, model)
+    batch_session = None if batch_options is None else _session(graph_path, graph, batch_options)
+    model = Model(manifest, session, schema, batch_session)
+    _probe(graph_path, model, large=False)
+    if batch_session is not None:
+        _probe(graph_path, model, large=True)
     return model
+
+
+def _session(path: Path, graph: bytes, options: ort.SessionOptions) -> ort.InferenceSession:
+    try:
+        return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises several unrelated types for a bad graph
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise ArtifactError(f"{path}: onnxruntime cannot load it ({first_line})") from None
 
 
 def _check_signature(path: Path, specs: tuple[TensorSpec, ...], args: list[Any], role: str) -> None:
@@ -135,13 +168,13 @@ def _check_signature(path: Path, specs: tuple[TensorSpec, ...], args: list[Any],
             )
 
 
-def _probe(path: Path, model: Model) -> None:
+def _probe(path: Path, model: Model, *, large: bool) -> None:
     """One run on two rows: checks what the signature cannot (the number of probability columns
     and that labels are class names), and warms the session up before the first request."""
     rows = np.zeros((2, model.schema.count), dtype=np.float64)
     rows[1] = np.nan  # the graph cleans NaN itself
     try:
-        result = model.predict(rows)
+        result = model.predict(rows, large=large)
     except Exception as error:
         raise ArtifactError(f"{path}: the graph fails on a probe input ({error})") from None
     columns = len(model.class_labels)

@@ -91,10 +91,16 @@ class Outcome:
 
 
 class Reloader:
-    def __init__(self, state: ServingState, options: ort.SessionOptions) -> None:
+    def __init__(
+        self,
+        state: ServingState,
+        options: ort.SessionOptions,
+        batch_options: ort.SessionOptions | None = None,
+    ) -> None:
         self.state = state
         self.root = state.settings.artifacts_path
         self._options = options
+        self._batch_options = batch_options
         self._control: ControlFile | None = None
         self._lock = asyncio.Lock()
         self._fingerprints: dict[tuple[str, str], Fingerprint] = {}
@@ -191,7 +197,12 @@ class Reloader:
                 continue  # unchanged since it was loaded, or since it failed (reported then)
             try:
                 model = await to_thread.run_sync(
-                    load_version, self.root, name, int(version), self._options
+                    load_version,
+                    self.root,
+                    name,
+                    int(version),
+                    self._options,
+                    self._batch_options,
                 )
             except ArtifactError as error:
                 outcome.failed[version] = error.message

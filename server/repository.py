@@ -115,10 +115,16 @@ def _is_version(entry: Path) -> bool:
     return entry.is_dir() and name.isascii() and name.isdigit() and str(int(name)) == name != "0"
 
 
-def load_version(root: Path, name: str, version: int, options: ort.SessionOptions) -> Model:
+def load_version(
+    root: Path,
+    name: str,
+    version: int,
+    options: ort.SessionOptions,
+    batch_options: ort.SessionOptions | None = None,
+) -> Model:
     """Load one version folder, checking it is the model and version its path says."""
     folder = root / name / str(version)
-    model = load_model(folder, options)
+    model = load_model(folder, options, batch_options)
     if model.name != name or model.manifest.version != version:
         raise ArtifactError(
             f"{folder}: the manifest names {model.name!r} version {model.manifest.version}, "
@@ -127,11 +133,16 @@ def load_version(root: Path, name: str, version: int, options: ort.SessionOption
     return model
 
 
-def load_repository(root: Path, options: ort.SessionOptions) -> Registry:
+def load_repository(
+    root: Path, options: ort.SessionOptions, batch_options: ort.SessionOptions | None = None
+) -> Registry:
     """Load every version of every model in the repository; any failure stops the load."""
     return Registry(
         {
-            name: {str(version): load_version(root, name, version, options) for version in versions}
+            name: {
+                str(version): load_version(root, name, version, options, batch_options)
+                for version in versions
+            }
             for name, versions in scan_repository(root).items()
         }
     )

@@ -112,6 +112,7 @@ class Settings:
     auth_tokens: tuple[str, ...] = field(default=(), repr=False)  # never printed
     metrics_require_auth: bool = False
     intra_op_threads: int = 1
+    batch_threads: int | None = None  # None: the usable cores shared out between the workers
     spinning: bool = False
     offload_rows: int = 64
     state_dir: Path | None = None  # None: a fresh temporary folder per server start
@@ -132,9 +133,21 @@ class Settings:
         values["auth_tokens"] = _tokens(env)
         return cls(**values)
 
+    def large_batch_threads(self) -> int:
+        """Intra-op threads of the sessions that run large batches (off the event loop)."""
+        return self.batch_threads or max(1, usable_cores() // self.workers)
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some values replaced (command-line flags win over the environment)."""
         return replace(self, **changes)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _parse(name: str, raw: str, parser: Callable[[str], Any]) -> Any:
@@ -194,7 +207,8 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "graceful_shutdown_seconds": (("IDS_GRACEFUL_SHUTDOWN_SECONDS",), _seconds),
     "poll_seconds": (("IDS_POLL_SECONDS",), _seconds),
     "metrics_require_auth": (("IDS_METRICS_REQUIRE_AUTH",), _boolean),
-    "intra_op_threads": (("IDS_INTRA_OP_THREADS", "IDS_THREADS"), _positive_int),
+    "intra_op_threads": (("IDS_INTRA_OP_THREADS",), _positive_int),
+    "batch_threads": (("IDS_BATCH_THREADS",), _positive_int),
     "spinning": (("IDS_SPINNING",), _boolean),
     "offload_rows": (("IDS_OFFLOAD_ROWS",), _positive_int),
     "state_dir": (("IDS_STATE_DIR",), _path),

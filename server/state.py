@@ -78,7 +78,7 @@ class ServingState:
 
     def _run_in_thread(self, model: Model, rows: Matrix) -> Prediction:
         try:
-            return model.predict(rows)
+            return model.predict(rows, large=True)
         finally:
             with self._lock:
                 self._threads_running -= 1

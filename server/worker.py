@@ -23,7 +23,7 @@ import uvicorn
 from server.app import create_app
 from server.errors import ArtifactError
 from server.logs import event
-from server.model import session_options
+from server.model import session_options_for
 from server.repository import load_repository
 from server.settings import Settings
 from server.state import ServingState
@@ -97,10 +97,7 @@ def serve(
     """Serve in this process (on `sockets` when given, else on settings' host and port); the
     exit status."""
     try:
-        registry = load_repository(
-            settings.artifacts_path,
-            session_options(settings.intra_op_threads, settings.spinning),
-        )
+        registry = load_repository(settings.artifacts_path, *session_options_for(settings))
     except ArtifactError as error:
         print(f"{PROG}: cannot start: {error.message}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from server.errors import ArtifactError, ModelNotFound, VersionNotFound
 from server.model import session_options
 from server.repository import load_repository
 from tests.server.artifact_builder import BINARY, MULTICLASS, build_graph, write_artifact
+from tests.server.conftest import Rows
 
 OPTIONS = session_options(1, False)
 
@@ -29,6 +30,15 @@ def test_every_version_of_every_model_is_loaded(repository: Path) -> None:
         ("decision_tree", "1"),
         ("decision_tree", "2"),
     ]
+
+
+def test_large_batches_answer_as_on_the_single_row_session(repository: Path, flows: Rows) -> None:
+    """Large batches run on a session with more threads: the same answers, bit for bit."""
+    registry = load_repository(repository, OPTIONS, session_options(2, False))
+    for model in registry.every_version():
+        small, large = model.predict(flows), model.predict(flows, large=True)
+        assert large.labels.tolist() == small.labels.tolist()
+        assert large.probabilities.tobytes() == small.probabilities.tobytes()
 
 
 def test_unknown_model_and_version_are_named(repository: Path) -> None:

@@ -25,7 +25,7 @@ def test_defaults_without_environment() -> None:
         pytest.param({"LOG_LEVEL": "WARNING"}, "log_level", "warning", id="old LOG_LEVEL"),
         pytest.param({"IDS_MAX_BATCH_ROWS": "50"}, "max_batch_rows", 50, id="batch rows"),
         pytest.param({"IDS_INTRA_OP_THREADS": "2"}, "intra_op_threads", 2, id="threads"),
-        pytest.param({"IDS_THREADS": "3"}, "intra_op_threads", 3, id="threads, earlier name"),
+        pytest.param({"IDS_BATCH_THREADS": "3"}, "batch_threads", 3, id="batch threads"),
         pytest.param({"IDS_SPINNING": "yes"}, "spinning", True, id="spinning"),
         pytest.param({"MODEL_PATH": "models"}, "artifacts_path", Path("artifacts"),
                      id="MODEL_PATH (pickles) is not the repository"),
@@ -89,6 +89,22 @@ def test_values_come_from_the_environment(
 def test_bad_values_name_the_variable_and_value(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(")):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("settings", "threads"),
+    [
+        pytest.param(Settings(), 8, id="one worker: every usable core"),
+        pytest.param(Settings(workers=3), 2, id="three workers share the cores"),
+        pytest.param(Settings(workers=16), 1, id="more workers than cores"),
+        pytest.param(Settings(batch_threads=5), 5, id="set explicitly"),
+    ],
+)
+def test_large_batch_threads(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, threads: int
+) -> None:
+    monkeypatch.setattr("server.settings.usable_cores", lambda: 8)
+    assert settings.large_batch_threads() == threads
 
 
 def test_settings_are_immutable() -> None:
