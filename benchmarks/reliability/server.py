@@ -43,7 +43,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServiceError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+                raise ServiceError(
+                    f"the server exited with {self.process.returncode}:\n{self.log()}"
+                )
             try:
                 if http(self.url + "/v2/health/ready", timeout_s=1.0).status == 200:
                     return

@@ -170,8 +170,7 @@ class Traffic:
 
     async def _connection(self, index: int) -> None:
         assert self._stop is not None
-        reader: asyncio.StreamReader | None = None
-        writer: asyncio.StreamWriter | None = None
+        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         count = 0
         while not self._stop.is_set() and count != self.per_connection:
             payload = self.payloads[(index + count) % len(self.payloads)]
@@ -179,11 +178,11 @@ class Traffic:
             outcome = Outcome(started=time.monotonic())
             self.outcomes.append(outcome)
             try:
-                if writer is None:
-                    reader, writer = await asyncio.wait_for(
+                if stream is None:
+                    stream = await asyncio.wait_for(
                         asyncio.open_connection("127.0.0.1", self.port), self.timeout_s
                     )
-                assert reader is not None
+                reader, writer = stream
                 writer.write(payload)
                 await writer.drain()
                 outcome.sent = time.monotonic()
@@ -192,13 +191,13 @@ class Traffic:
                 outcome.status, outcome.headers = status, headers
                 if headers.get("connection", "").lower() == "close":
                     writer.close()
-                    writer = None
+                    stream = None
             except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as error:
                 outcome.error = f"{type(error).__name__}: {error}"
-                if writer is not None:
-                    writer.close()
-                writer = None
+                if stream is not None:
+                    stream[1].close()
+                stream = None
                 if outcome.sent is None:
                     await asyncio.sleep(0.01)  # refused: do not spin while the server is away
-        if writer is not None:
-            writer.close()
+        if stream is not None:
+            stream[1].close()

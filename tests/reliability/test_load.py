@@ -15,7 +15,6 @@ from tests.reliability.conftest import Record, profiles
 from tests.reliability.payloads import batch_request, single_requests, wrk_payloads
 
 
-
 class Timing(NamedTuple):
     duration_s: float
     warmup_s: float
