@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from benchmarks.reliability.background import Background
 
 
 class ProtocolError(Exception):
@@ -114,13 +115,10 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
     return int(parts[1]), headers, body
 
 
-class Traffic:
+class Traffic(Background):
     """`connections` keep-alive connections to `port`, each sending `requests` in turn (each
     connection starting at its own offset) until stopped or, if given, `per_connection` each.
-
-    Runs on an event loop of its own in a background thread, so synchronous tests can fault the
-    server meanwhile: `start()`, then `stop()` returns every outcome.
-    """
+    `start()`, fault the server, then `stop()` returns every outcome."""
 
     def __init__(
         self,
@@ -131,48 +129,35 @@ class Traffic:
         timeout_s: float = 30.0,
         per_connection: int | None = None,
     ) -> None:
+        super().__init__("traffic")
         self.port = port
         self.payloads = [request.encode() for request in requests]
         self.connections = connections
         self.timeout_s = timeout_s
         self.per_connection = per_connection
         self.outcomes: list[Outcome] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
     def start(self) -> Traffic:
-        self._thread.start()
-        self._started.wait()
+        self.begin()
         return self
 
-    def stop(self, timeout_s: float | None = None) -> list[Outcome]:
+    def stop(self) -> list[Outcome]:
         """Stop sending; requests already written are read to their end (or their timeout)."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(self.timeout_s + 5 if timeout_s is None else timeout_s)
+        self.end(self.timeout_s + 5)
         return list(self.outcomes)
 
     def join(self) -> list[Outcome]:
         """Wait until every connection has sent its `per_connection` requests."""
-        self._thread.join()
+        self.wait()
         return list(self.outcomes)
 
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._started.set()
+    async def work(self) -> None:
         await asyncio.gather(*(self._connection(index) for index in range(self.connections)))
 
     async def _connection(self, index: int) -> None:
-        assert self._stop is not None
         stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         count = 0
-        while not self._stop.is_set() and count != self.per_connection:
+        while not self.stopping.is_set() and count != self.per_connection:
             payload = self.payloads[(index + count) % len(self.payloads)]
             count += 1
             outcome = Outcome(started=time.monotonic())

@@ -1,0 +1,89 @@
+"""Faults injected into a real server process while clients keep calling it: every request is
+counted (benchmarks.reliability.traffic), and none may be lost."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks.reliability.server import ServerProcess
+from benchmarks.reliability.traffic import Traffic, tally
+from benchmarks.reliability.trickle import Trickle
+from tests.reliability.conftest import Record, profiles
+from tests.reliability.payloads import batch_request, single_requests
+
+QUIET = {"IDS_LOG_LEVEL": "warning"}
+
+
+@pytest.mark.parametrize("load_s", profiles(1.0, 10.0))
+def test_sigterm_under_load_answers_every_request_sent_before_it(
+    start: Callable[..., ServerProcess], repository: Path, record: Record, load_s: float
+) -> None:
+    server = start({"ARTIFACTS_PATH": str(repository), **QUIET})
+    # Batches keep requests in flight at the moment the signal lands; singles keep it busy.
+    requests = [*single_requests(8), batch_request(500)]
+    traffic = Traffic(server.port, requests, connections=32).start()
+    time.sleep(load_s)
+    signalled = server.signal(signal.SIGTERM)
+    exit_code = server.wait_exit(60)
+    outcomes = traffic.stop()
+
+    before = [o for o in outcomes if o.sent is not None and o.sent < signalled]
+    in_flight = [o for o in before if o.finished is None or o.finished >= signalled]
+    counted = tally(before)
+    after = tally([o for o in outcomes if o.sent is None or o.sent >= signalled])
+    record(
+        "sigterm",
+        load_s=load_s,
+        sent_before=counted.sent,
+        in_flight_at_signal=len(in_flight),
+        answered=counted.answered,
+        lost=counted.lost,
+        non_2xx=counted.non_2xx,
+        sent_after=after.sent,
+        exit_code=exit_code,
+    )
+    assert exit_code == 0, server.log()
+    assert in_flight, "no request was in flight when the signal landed: the test proves nothing"
+    assert counted.lost == 0, counted
+    assert counted.statuses == {200: counted.sent}, counted
+
+
+@pytest.mark.parametrize("trickle_s", profiles(5.0, 30.0))
+def test_slow_clients_do_not_stall_other_requests(
+    start: Callable[..., ServerProcess], repository: Path, record: Record, trickle_s: float
+) -> None:
+    server = start({"ARTIFACTS_PATH": str(repository), **QUIET})
+    requests = single_requests(8)
+    alone = Traffic(server.port, requests, connections=4, timeout_s=10).start()
+    time.sleep(trickle_s / 2)
+    calm = tally(alone.stop())
+
+    slow = Trickle(server.port, single_requests(1)[0], sockets=50, interval_s=1.0).start()
+    time.sleep(1.0)  # every slow socket is connected and has begun
+    others = Traffic(server.port, requests, connections=4, timeout_s=10).start()
+    time.sleep(trickle_s)
+    during = tally(others.stop())
+    trickled = slow.summary()
+    slow.stop()
+    record(
+        "slow_clients",
+        trickle_s=trickle_s,
+        **trickled,
+        others_sent=during.sent,
+        others_lost=during.lost,
+        others_non_2xx=during.non_2xx,
+        others_p50_ms=during.latency_p50_s * 1000,
+        others_p99_ms=during.latency_p99_s * 1000,
+        others_max_ms=during.latency_max_s * 1000,
+        calm_p50_ms=calm.latency_p50_s * 1000,
+        calm_p99_ms=calm.latency_p99_s * 1000,
+    )
+    assert trickled["connected"] == 50
+    assert during.sent > 0
+    assert during.lost == 0, during
+    assert during.statuses == {200: during.sent}, during
