@@ -60,6 +60,9 @@ def _git_revision() -> str:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
+    from benchmarks.cli import ensure_wrk
+
+    ensure_wrk()  # the load tests skip without it; the full run must not
     env = dict(os.environ)
     models = "the small test models (tests/server/artifact_builder.py)"
     if not args.test_models:

@@ -3,6 +3,7 @@ Latency and throughput are recorded for the report, never asserted."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -11,6 +12,7 @@ import pytest
 
 from benchmarks.reliability.load import hold
 from benchmarks.reliability.server import ServerProcess
+from benchmarks.wrk import INSTALL_HINT
 from tests.reliability.conftest import Record, profiles
 from tests.reliability.payloads import batch_request, single_requests, wrk_payloads
 
@@ -38,6 +40,8 @@ def test_load_holds_with_no_error_and_flat_memory(
     shape: str,
     timing: Timing,
 ) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip(INSTALL_HINT)
     server = start({"ARTIFACTS_PATH": str(repository), "IDS_LOG_LEVEL": "warning"})
     path = "/predict" if shape == "single" else "/predict/batch"
     held = hold(
