@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import Machine
 from benchmarks.reliability.audit import Audit
 
 Format = Callable[[Any], str]
+TRIAGE = Path(__file__).with_name("triage.md")  # hand-written, appended to every report
 
 
 def _int(value: Any) -> str:
@@ -86,7 +88,8 @@ KINDS: dict[str, Kind] = {
     ]),
     "slow_clients": Kind("Slow clients trickling requests", [
         ("slow sockets", "sockets", _int), ("seconds", "trickle_s", lambda v: f"{v:.0f}"),
-        ("bytes trickled", "bytes_sent", _int), ("closed by server", "closed_by_server", _int),
+        ("bytes trickled", "bytes_sent", _int), ("head tricklers", "heads", _text),
+        ("body tricklers", "bodies", _text),
         ("other requests", "others_sent", _int), ("lost", "others_lost", _int),
         ("non-2xx", "others_non_2xx", _int), ("others' p50 calm / during", "calm_p50_ms",
          _ms), ("", "others_p50_ms", _ms), ("others' p99 calm / during", "calm_p99_ms", _ms),
@@ -198,5 +201,6 @@ def render(
         lines += [f"## {kind.section}", "", *_table(kind, records, outcomes), *_commands(records)]
         lines.append("")
     if audit is not None:
-        lines += _audit(audit)
+        lines += [*_audit(audit), ""]
+    lines.append(TRIAGE.read_text().rstrip())
     return "\n".join(lines) + "\n"

@@ -43,14 +43,25 @@ class Trickle(Background):
         self.end(10)
         return self.results
 
-    def summary(self) -> dict[str, int]:
-        statuses = Counter(str(r.status) for r in self.results if r.status is not None)
+    def summary(self) -> dict[str, object]:
+        """Counts, and what the server did with the head tricklers and the body tricklers."""
+        fates: dict[str, Counter[str]] = {"heads": Counter(), "bodies": Counter()}
+        for index, result in enumerate(self.results):
+            fate = (
+                f"answered {result.status}"
+                if result.status is not None
+                else "closed by the server"
+                if result.closed_by_server
+                else "still open"
+            )
+            fates["bodies" if index % 2 else "heads"][fate] += 1
         return {
             "sockets": self.sockets,
             "connected": self.connected,
             "bytes_sent": sum(r.sent for r in self.results),
             "closed_by_server": sum(r.closed_by_server for r in self.results),
-            **{f"answered_{status}": count for status, count in statuses.items()},
+            "heads": dict(fates["heads"]),
+            "bodies": dict(fates["bodies"]),
         }
 
     async def work(self) -> None:
