@@ -14,6 +14,8 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="py
 <testcase classname="tests.reliability.test_load" name="test_load[full-single]" time="61"/>
 <testcase classname="tests.reliability.test_faults" name="test_sigterm[full]" time="12">
 <failure message="lost 1">lost 1</failure></testcase>
+<testcase classname="tests.reliability.test_reload" name="test_known" time="1">
+<skipped type="pytest.xfail" message="a finding" /></testcase>
 </testsuite></testsuites>"""
 
 FIGURES = [
@@ -35,6 +37,7 @@ def test_outcomes_and_figures_land_in_the_report(tmp_path: Path) -> None:
     assert outcomes == {
         "tests/reliability/test_load.py::test_load[full-single]": "passed",
         "tests/reliability/test_faults.py::test_sigterm[full]": "failed",
+        "tests/reliability/test_reload.py::test_known": "xfailed",
     }
     audit = Audit(["pip-audit", "-r", "x"], "No known vulnerabilities found", [
         Audited("orjson", "3.13.0", "pip-audit"),
