@@ -141,7 +141,8 @@ def _table(kind: Kind, records: list[dict[str, Any]], outcomes: dict[str, str]) 
 def _commands(records: list[dict[str, Any]]) -> list[str]:
     lines = ["", "Reproduce:", "", "```sh"]
     for item in records:
-        lines.append(f'.venv/bin/pytest "{item["test"]}" -m reliability_full')
+        marker = " -m reliability_full" if item.get("full") else ""
+        lines.append(f'.venv/bin/pytest "{item["test"]}"{marker}')
         if "command" in item:
             lines.append(f"#   runs: {item['command']}")
     return [*lines, "```"]

@@ -70,7 +70,9 @@ def start(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 def record(request: pytest.FixtureRequest) -> Record:
     """`record(kind, **values)`: a figure for the report, tagged with this test's node id."""
 
+    full = request.node.get_closest_marker(FULL) is not None
+
     def write(kind: str, **values: Any) -> None:
-        figures.record(request.node.nodeid, kind, values)
+        figures.record(request.node.nodeid, kind, {"full": full, **values})
 
     return write
