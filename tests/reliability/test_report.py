@@ -24,9 +24,9 @@ FIGURES = [
      "requests_per_s": 15000.0, "p50_ms": 4.1, "p99_ms": 13.4, "errors": 0,
      "rss_start_mb": 92.1, "rss_end_mb": 92.3, "rss_growth": 0.002,
      "command": "wrk --connections=64 http://127.0.0.1:1/predict"},
-    {"test": "tests/reliability/test_faults.py::test_sigterm[full]", "kind": "sigterm", "full": True,
-     "load_s": 10.0, "sent_before": 20000, "in_flight_at_signal": 32, "answered": 19999,
-     "lost": 1, "non_2xx": 0, "sent_after": 5, "exit_code": 0},
+    {"test": "tests/reliability/test_faults.py::test_sigterm[full]", "kind": "sigterm",
+     "full": True, "load_s": 10.0, "sent_before": 20000, "in_flight_at_signal": 32,
+     "answered": 19999, "lost": 1, "non_2xx": 0, "sent_after": 5, "exit_code": 0},
 ]  # fmt: skip
 
 
