@@ -47,6 +47,10 @@ class Kind:
     columns: Sequence[tuple[str, str, Format]]
 
 
+REFUSED_RELOAD = [
+    ("reload answer", "reload_status", _text), ("reason given", "reason", _text),
+    ("requests during", "requests", _int), ("failed", "failed", _int),
+]  # fmt: skip
 KINDS: dict[str, Kind] = {
     "schemathesis": Kind("Generated requests (schemathesis, /openapi.json)", [
         ("cases", "cases", _int), ("operations", "operations", _int),
@@ -78,14 +82,9 @@ KINDS: dict[str, Kind] = {
         ("failed", "failed", _int), ("versions served", "versions", _text),
     ]),
     "corrupt_artifact": Kind("A flipped byte in an artifact", [
-        ("reload answer", "reload_status", _text), ("reason given", "reason", _text),
-        ("requests during", "requests", _int), ("failed", "failed", _int),
-        ("version served after", "served_version", _text),
+        *REFUSED_RELOAD, ("version served after", "served_version", _text),
     ]),
-    "deleted_repository": Kind("The artifact folder deleted while serving", [
-        ("reload answer", "reload_status", _text), ("reason given", "reason", _text),
-        ("requests during", "requests", _int), ("failed", "failed", _int),
-    ]),
+    "deleted_repository": Kind("The artifact folder deleted while serving", REFUSED_RELOAD),
     "slow_clients": Kind("Slow clients trickling requests", [
         ("slow sockets", "sockets", _int), ("seconds", "trickle_s", lambda v: f"{v:.0f}"),
         ("bytes trickled", "bytes_sent", _int), ("head tricklers", "heads", _text),

@@ -72,6 +72,18 @@ class Tally:
     def non_2xx(self) -> int:
         return sum(count for status, count in self.statuses.items() if not 200 <= status < 300)
 
+    def figures(self, prefix: str = "") -> dict[str, float]:
+        """For the report: the counts, and latencies in milliseconds; keys start with `prefix`."""
+        values = {
+            "sent": self.sent,
+            "lost": self.lost,
+            "non_2xx": self.non_2xx,
+            "p50_ms": self.latency_p50_s * 1000,
+            "p99_ms": self.latency_p99_s * 1000,
+            "max_ms": self.latency_max_s * 1000,
+        }
+        return {prefix + name: value for name, value in values.items()}
+
 
 def percentile(values: Sequence[float], p: float) -> float:
     if not values:

@@ -74,14 +74,8 @@ def test_slow_clients_do_not_stall_other_requests(
         "slow_clients",
         trickle_s=trickle_s,
         **trickled,
-        others_sent=during.sent,
-        others_lost=during.lost,
-        others_non_2xx=during.non_2xx,
-        others_p50_ms=during.latency_p50_s * 1000,
-        others_p99_ms=during.latency_p99_s * 1000,
-        others_max_ms=during.latency_max_s * 1000,
-        calm_p50_ms=calm.latency_p50_s * 1000,
-        calm_p99_ms=calm.latency_p99_s * 1000,
+        **during.figures("others_"),
+        **calm.figures("calm_"),
     )
     assert trickled["connected"] == 50
     assert during.sent > 0
