@@ -1,22 +1,24 @@
-"""`python -m server` / `ids-inference serve`: load the repository, then serve it with uvicorn."""
+"""`python -m server` / `ids-inference serve`: serve the repository in one process, or in
+`IDS_WORKERS` processes under a supervisor."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import logging
 import os
-import signal
+import shutil
+import socket
 import sys
+import tempfile
 from pathlib import Path
 
-from server.errors import ArtifactError
-from server.model import session_options
-from server.repository import load_repository
+from server.control import FILE as CONTROL_FILE
+from server.logs import configure_logging, event
+from server.metrics.store import remove_files
 from server.settings import Settings, SettingsError
 
 PROG = "ids-inference serve"
+logger = logging.getLogger("server")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -28,8 +30,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--artifacts", type=Path, help="model repository (ARTIFACTS_PATH)")
     parser.add_argument("--host", help="interface to bind (IDS_HOST, default 0.0.0.0)")
     parser.add_argument("--port", type=int, help="port to bind (IDS_PORT, default 8000)")
-    parser.add_argument("--threads", type=int, help="onnxruntime threads per model (IDS_THREADS)")
+    parser.add_argument("--workers", type=int, help="server processes (IDS_WORKERS, default 1)")
+    parser.add_argument(
+        "--threads", type=int, help="onnxruntime threads per session (IDS_INTRA_OP_THREADS)"
+    )
     parser.add_argument("--log-level", help="critical, error, warning, info or debug (LOG_LEVEL)")
+    # A worker started by the supervisor: the listening socket and the pipe to report on.
+    for flag in ("--worker-socket-fd", "--worker-ready-fd", "--worker-number"):
+        parser.add_argument(flag, type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -39,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         "IDS_ARTIFACTS_PATH": args.artifacts,
         "IDS_HOST": args.host,
         "IDS_PORT": args.port,
-        "IDS_THREADS": args.threads,
+        "IDS_WORKERS": args.workers,
+        "IDS_INTRA_OP_THREADS": args.threads,
         "IDS_LOG_LEVEL": args.log_level,
     }
     environ = dict(os.environ)
@@ -49,45 +58,61 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        registry = load_repository(
-            settings.artifacts_path, session_options(settings.threads, settings.spinning)
+    configure_logging(settings.log_level)
+    if args.worker_socket_fd is not None:
+        return _worker(settings, args.worker_socket_fd, args.worker_ready_fd)
+    cores = os.cpu_count() or 1
+    if settings.workers * settings.intra_op_threads > cores:
+        event(
+            logger,
+            "oversubscribed",
+            "workers x threads exceeds the cores; expect slower answers",
+            logging.WARNING,
+            workers=settings.workers,
+            intra_op_threads=settings.intra_op_threads,
+            cores=cores,
         )
-    except ArtifactError as error:
-        print(f"{PROG}: cannot start: {error.message}", file=sys.stderr)
-        return 1
+    try:
+        state_dir, owned = _state_dir(settings.state_dir)
+    except OSError as error:
+        where = str(settings.state_dir)
+        print(f"{PROG}: IDS_STATE_DIR {where!r}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        if settings.workers == 1:
+            from server.worker import serve
 
-    import uvicorn
+            return serve(settings.with_overrides(state_dir=state_dir))
+        from server.supervisor import Supervisor
 
-    from server.app import create_app
-
-    config = uvicorn.Config(
-        functools.partial(create_app, settings, registry),
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,  # the operations issue adds a structured access log
-        log_level=settings.log_level,
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
-    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then re-raises the signal it caught;
-    # a requested stop is a success, so both end here with exit status 0.
-    signal.signal(signal.SIGTERM, _stop)
-    with contextlib.suppress(KeyboardInterrupt, _Stopped):
-        server.run()
-    return 0 if server.started else 1
+        environ["IDS_STATE_DIR"] = str(state_dir)
+        return Supervisor(settings.with_overrides(state_dir=state_dir), environ).run()
+    finally:
+        if owned:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
-class _Stopped(Exception):
-    """SIGTERM arrived after uvicorn's own shutdown."""
+def _state_dir(given: Path | None) -> tuple[Path, bool]:
+    """The folder the workers share (metrics, load/unload calls): a fresh temporary one, or the
+    given one emptied of a previous run's files; and whether it is ours to delete at exit."""
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix="ids-inference-")), True
+    given.mkdir(parents=True, exist_ok=True)
+    remove_files(given)
+    (given / CONTROL_FILE).unlink(missing_ok=True)
+    return given, False
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise _Stopped
+def _worker(settings: Settings, socket_fd: int, ready_fd: int | None) -> int:
+    from server.worker import serve
+
+    def started() -> None:
+        if ready_fd is not None:
+            try:
+                os.write(ready_fd, b"1")
+                os.close(ready_fd)
+            except OSError:  # the supervisor is gone; the parent check will stop this worker
+                pass
+
+    sock = socket.socket(fileno=socket_fd)
+    return serve(settings, [sock], started, parent=os.getppid())

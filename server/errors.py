@@ -67,6 +67,15 @@ class ModelNotFound(ServerError):
     v2_status_code = 404
 
 
+class VersionNotFound(ModelNotFound):
+    """A model the server has, at a version it does not (400 on the existing API, as an unknown
+    model is; 404 on v2)."""
+
+
+class Unauthorized(ServerError):
+    status_code = 401
+
+
 class NotFound(ServerError):
     status_code = 404
 
@@ -85,6 +94,12 @@ class UnsupportedMediaType(ServerError):
 
 class ServiceUnavailable(ServerError):
     status_code = 503
+
+
+class Timeout(ServerError):
+    """The request ran past the request timeout (the server's deadline, not the client's: 504)."""
+
+    status_code = 504
 
 
 class ArtifactError(ServerError):

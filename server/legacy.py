@@ -1,7 +1,8 @@
 """The existing service's API, field for field, as plain functions over the registry.
 
 Fields beyond the old service's are additive (old clients ignore them): `model_version` in every
-prediction, per-model `feature_count` and `label_classes` in `/models`.
+request (optional: the latest version when absent) and every prediction, per-model `versions`,
+`feature_count` and `label_classes` in `/models`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from ids_inference import __version__
 from server.codecs.features import Matrix, describe, row
-from server.errors import InvalidInput, Location, ModelNotFound, PayloadTooLarge
+from server.errors import InvalidInput, Location, ModelNotFound, PayloadTooLarge, VersionNotFound
 from server.model import Model, Prediction
 from server.repository import Registry
 
@@ -57,6 +58,7 @@ def models_info(registry: Registry, default_model: str) -> dict[str, Any]:
                 "type": model.manifest.type,
                 "size": model.manifest.size,
                 "version": model.version,
+                "versions": registry.versions(model.name),
                 "loaded": True,
                 "feature_count": model.schema.count,
                 "label_classes": list(model.class_labels),
@@ -74,7 +76,18 @@ def _model(registry: Registry, request: dict[str, Any], default: str, loc: Locat
     name = request.get("model_name", default)
     if not isinstance(name, str):
         raise InvalidInput(f"expected a string, got {describe(name)}", (*loc, "model_name"))
-    return registry.get(name)
+    return registry.get(name, model_version(request.get("model_version"), (*loc, "model_version")))
+
+
+def model_version(value: Any, loc: Location) -> str | None:
+    """A requested version: a string or an integer (`"2"` or `2`); None or absent for the latest."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidInput(f"expected a string or an integer, got {describe(value)}", loc)
 
 
 def _request(value: Any, loc: Location) -> dict[str, Any]:
@@ -120,16 +133,18 @@ def decode_batch(
         raise PayloadTooLarge(f"Maximum {max_rows} flows per batch")
     if not payload:
         raise InvalidInput("Empty batch")
-    groups: dict[str, Group] = {}
+    groups: dict[tuple[str, str], Group] = {}
     for position, item in enumerate(payload):
         request = _request(item, (position,))
         try:
             model = _model(registry, request, default_model, (position,))
+        except VersionNotFound as error:
+            raise VersionNotFound(f"[{position}].model_version: {error.message}") from None
         except ModelNotFound as error:
             raise ModelNotFound(f"[{position}].model_name: {error.message}") from None
-        group = groups.get(model.name)
+        group = groups.get((model.name, model.version))
         if group is None:
-            group = groups[model.name] = Group(model)
+            group = groups[model.name, model.version] = Group(model)
         group.positions.append(position)
         group.rows.append(row(request["features"], model.schema, (position, "features")))
     return list(groups.values())

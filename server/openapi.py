@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ids_inference import __version__
+from server.openapi_operations import OPERATIONS_SCHEMAS, common_answers, operations_paths
 
 EXAMPLE_FEATURES = [
     80, 5021059, 6, 5, 703, 1414, 356, 0, 117.1666667, 181.5361305, 1050, 0, 282.8, 456.923626,
@@ -98,6 +99,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "features": _ref("Features"),
             "model_name": {"type": "string", "default": "random_forest"},
+            "model_version": {
+                "type": ["string", "integer", "null"],
+                "description": "a version of the model (see /models); its latest when absent",
+            },
         },
     },
     "Prediction": {
@@ -353,8 +358,8 @@ def _legacy_paths() -> dict[str, Any]:
         "/models": _get(
             "Loaded models",
             {
-                "description": "Per model: name, type, size, version, loaded, feature_count, "
-                "label_classes",
+                "description": "Per model: name, type, size, version (the latest), versions (every "
+                "one served), loaded, feature_count, label_classes",
                 "content": _json(
                     {"type": "object", "required": ["models", "feature_count", "label_classes"]}
                 ),
@@ -389,7 +394,14 @@ def _legacy_paths() -> dict[str, Any]:
                         "required": False,
                         "description": "the model for a CSV body",
                         "schema": {"type": "string", "default": "random_forest"},
-                    }
+                    },
+                    {
+                        "name": "model_version",
+                        "in": "query",
+                        "required": False,
+                        "description": "its version for a CSV body (the latest when absent)",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "requestBody": {
                     "required": True,
@@ -434,13 +446,16 @@ def _v2_paths() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The whole document (built once per app)."""
+def openapi_document(auth: bool = False, metrics_require_auth: bool = False) -> dict[str, Any]:
+    """The whole document (built once per app), stating bearer authentication when `auth`."""
     paths = {**_legacy_paths(), **_v2_paths()}
     for path, item in paths.items():
         tag = "Open Inference Protocol (v2)" if path.startswith("/v2") else "Existing API"
         for operation in item.values():
             operation["tags"] = [tag]
+    paths.update(operations_paths())
+    components: dict[str, Any] = {"schemas": {**SCHEMAS, **OPERATIONS_SCHEMAS}}
+    components.update(common_answers(paths, auth, metrics_require_auth))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -450,5 +465,6 @@ def openapi_document() -> dict[str, Any]:
             "existing API, field for field, and the Open Inference Protocol (v2).",
         },
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": components,
+        **({"security": [{"bearer": []}]} if auth else {}),
     }

@@ -16,7 +16,7 @@ from server.model import Model, Prediction
 from server.repository import Registry
 
 SERVER_NAME = "ids-inference"
-EXTENSIONS = ["binary_tensor_data"]
+EXTENSIONS = ["binary_tensor_data", "model_repository"]
 PLATFORM = "onnxruntime_onnx"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from server.errors import ArtifactError, ModelNotFound, NotFound
+from server.errors import ArtifactError, ModelNotFound, VersionNotFound
 from server.model import Model, load_model
 
 
@@ -34,8 +34,18 @@ class Registry:
         """The latest version of every model, in name order."""
         return iter(self._latest[name] for name in sorted(self._latest))
 
+    def every_version(self) -> Iterator[Model]:
+        """Every loaded version of every model, by name then version."""
+        for name in sorted(self._models):
+            versions = self._models[name]
+            yield from (versions[version] for version in sorted(versions, key=int))
+
     def names(self) -> list[str]:
         return sorted(self._models)
+
+    def models(self) -> dict[str, dict[str, Model]]:
+        """A copy of the contents (name -> version -> model), to build the next registry from."""
+        return {name: dict(versions) for name, versions in self._models.items()}
 
     def versions(self, name: str) -> list[str]:
         return sorted(self._find(name), key=int)
@@ -50,7 +60,7 @@ class Registry:
         versions = self._find(name)
         found = versions.get(version)
         if found is None:
-            raise NotFound(
+            raise VersionNotFound(
                 f"Model {name!r} has no version {version!r}. Versions: {self.versions(name)}"
             )
         return found
@@ -77,16 +87,27 @@ def scan_repository(root: Path) -> dict[str, list[int]]:
     for model_dir in sorted(root.iterdir()):
         if model_dir.name.startswith(".") or not model_dir.is_dir():
             continue
-        versions = sorted(int(entry.name) for entry in model_dir.iterdir() if _is_version(entry))
-        if not versions:
-            raise ArtifactError(f"{model_dir}: no version folders (expected {model_dir}/1/)")
-        found[model_dir.name] = versions
+        found[model_dir.name] = scan_model(root, model_dir.name)
     if not found:
         raise ArtifactError(
             f"the model repository {str(root)!r} holds no models (expected "
             "<model>/<version>/manifest.json; run `ids-inference convert` to create them)"
         )
     return found
+
+
+def scan_model(root: Path, name: str) -> list[int]:
+    """The version numbers of one model folder, ascending; an error when there are none."""
+    model_dir = root / name
+    try:
+        versions = sorted(int(entry.name) for entry in model_dir.iterdir() if _is_version(entry))
+    except FileNotFoundError:
+        raise ArtifactError(f"{model_dir}: no such model folder in the repository") from None
+    except NotADirectoryError:
+        raise ArtifactError(f"{model_dir}: not a folder") from None
+    if not versions:
+        raise ArtifactError(f"{model_dir}: no version folders (expected {model_dir}/1/)")
+    return versions
 
 
 def _is_version(entry: Path) -> bool:
@@ -107,10 +128,10 @@ def load_version(root: Path, name: str, version: int, options: ort.SessionOption
 
 
 def load_repository(root: Path, options: ort.SessionOptions) -> Registry:
-    """Load the latest version of every model in the repository; any failure stops the load."""
+    """Load every version of every model in the repository; any failure stops the load."""
     return Registry(
         {
-            name: {str(versions[-1]): load_version(root, name, versions[-1], options)}
+            name: {str(version): load_version(root, name, version, options) for version in versions}
             for name, versions in scan_repository(root).items()
         }
     )

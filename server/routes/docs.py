@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from server.openapi import openapi_document
 from server.responses import ORJSONResponse
+from server.routes.templated import Mount, Route
+from server.settings import Settings
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -31,10 +33,11 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def docs_routes() -> list[BaseRoute]:
+def docs_routes(settings: Settings) -> list[BaseRoute]:
     from openapi_ui_bundles import swagger_ui
 
-    document = openapi_document()
+    # The document states the bearer scheme only when this server requires it.
+    document = openapi_document(bool(settings.auth_tokens), settings.metrics_require_auth)
 
     async def openapi(request: Request) -> Response:
         return ORJSONResponse(document)

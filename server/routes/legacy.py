@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from server import legacy
 from server.codecs.features import Matrix
@@ -15,6 +14,7 @@ from server.codecs.flows_csv import decode_csv, encode_csv
 from server.codecs.json_body import decode_json
 from server.requests import JSON, prefers_csv, read_body, require_media_type
 from server.responses import CSVResponse, ORJSONResponse
+from server.routes.templated import Route
 from server.state import ServingState
 
 JSON_OR_CSV = JSON | {"text/csv"}
@@ -36,7 +36,7 @@ def legacy_routes(state: ServingState) -> list[Route]:
         require_media_type(request, JSON)
         payload = decode_json(await read_body(request, settings.max_body_bytes))
         model, rows = legacy.decode_predict(payload, state.registry, settings.default_model)
-        prediction = await state.predict(model, rows)
+        prediction = await state.predict(model, rows, request.scope)
         return ORJSONResponse(legacy.prediction_results(model, prediction)[0])
 
     async def predict_batch(request: Request) -> Response:
@@ -51,7 +51,7 @@ def legacy_routes(state: ServingState) -> list[Route]:
         )
         results: list[Any] = [None] * sum(len(group.positions) for group in groups)
         for group in groups:
-            prediction = await state.predict(group.model, group.matrix())
+            prediction = await state.predict(group.model, group.matrix(), request.scope)
             for position, result in zip(
                 group.positions, legacy.prediction_results(group.model, prediction), strict=True
             ):
@@ -60,10 +60,11 @@ def legacy_routes(state: ServingState) -> list[Route]:
 
     async def _csv_batch(request: Request, body: bytes) -> Response:
         start = time.perf_counter()
-        name = request.query_params.get("model_name", settings.default_model)
-        model = state.registry.get(name)
+        query = request.query_params
+        version = legacy.model_version(query.get("model_version"), ("model_version",))
+        model = state.registry.get(query.get("model_name", settings.default_model), version)
         rows: Matrix = decode_csv(body, model.schema, settings.max_batch_rows)
-        prediction = await state.predict(model, rows)
+        prediction = await state.predict(model, rows, request.scope)
         if prefers_csv(request):
             return CSVResponse(encode_csv(*legacy.csv_records(model, prediction)))
         results = legacy.prediction_results(model, prediction)

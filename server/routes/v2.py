@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from server import openinference
 from server.codecs.v2 import HEADER_LENGTH
 from server.errors import ServiceUnavailable
 from server.requests import JSON, header_int, read_body, require_media_type
 from server.responses import ORJSONResponse, v2_infer_response
+from server.routes.templated import Route
 from server.state import ServingState
 
 JSON_OR_BINARY = JSON | {"application/octet-stream"}
@@ -26,7 +26,7 @@ def v2_routes(state: ServingState) -> list[Route]:
         header_length = header_int(request, HEADER_LENGTH)
         body = await read_body(request, settings.max_body_bytes)
         decoded = openinference.decode(model, body, header_length, settings.max_batch_rows)
-        prediction = await state.predict(model, decoded.features)
+        prediction = await state.predict(model, decoded.features, request.scope)
         return v2_infer_response(*openinference.encode(model, decoded, prediction))
 
     async def server_metadata(request: Request) -> Response:
@@ -36,6 +36,8 @@ def v2_routes(state: ServingState) -> list[Route]:
         return ORJSONResponse({"live": True})
 
     async def ready(request: Request) -> Response:
+        if state.stopping:
+            raise ServiceUnavailable("not ready: shutting down")
         if not (state.ready and len(state.registry)):
             raise ServiceUnavailable("not ready: no model is loaded")
         return ORJSONResponse({"ready": True})

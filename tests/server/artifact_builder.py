@@ -35,8 +35,14 @@ def build_graph(
     n_features: int = len(FEATURE_NAMES),
     input_name: str = "features",
     columns: int | None = None,
+    slow: int = 0,
+    fragile: bool = False,
 ) -> bytes:
-    """A contract-conforming graph; `input_name` and `columns` can break it on purpose."""
+    """A contract-conforming graph; `input_name` and `columns` can break it on purpose. `slow`
+    adds that many dense layers of 1024 units per row, whose sum joins the logits scaled by 1e-30
+    (so it cannot be optimised away but changes no answer): 128 layers take about 1 ms a row.
+    `fragile` makes a graph that only runs on an even number of rows: it passes the server's
+    load-time probe (two rows) and fails at run time on a single row, an unexpected error."""
     rng = np.random.default_rng(seed)
     columns = len(class_labels) if columns is None else columns
     # Flow features span many orders of magnitude; log-like scales keep every class reachable.
@@ -49,17 +55,25 @@ def build_graph(
         helper.make_node("IsInf", [input_name], ["is_inf"]),
         helper.make_node("Or", ["is_nan", "is_inf"], ["is_bad"]),
         helper.make_node("Where", ["is_bad", "zero", input_name], ["clean"]),
-        helper.make_node("Sub", ["clean", "mean"], ["centered"]),
+        helper.make_node("Reshape", ["clean", "pairs"], ["clean_pairs"]),
+        helper.make_node("Reshape", ["clean_pairs", "rows"], ["clean_rows"]),
+        helper.make_node("Sub", ["clean_rows", "mean"], ["centered"]),
         helper.make_node("Div", ["centered", "scale"], ["scaled"]),
         helper.make_node("Cast", ["scaled"], ["scaled32"], to=TensorProto.FLOAT),
         helper.make_node("MatMul", ["scaled32", "weights"], ["product"]),
-        helper.make_node("Add", ["product", "bias"], ["logits"]),
+        helper.make_node("Add", ["product", "bias"], ["fast_logits"]),
+    ]
+    tail = [
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         helper.make_node("ArgMax", ["probabilities"], ["index"], axis=1, keepdims=0),
         helper.make_node("Gather", ["classes", "index"], ["label"], axis=0),
     ]
     initializers = [
         numpy_helper.from_array(np.array(0.0), "zero"),
+        numpy_helper.from_array(
+            np.array([-1, 2, n_features] if fragile else [-1, 1, n_features]), "pairs"
+        ),
+        numpy_helper.from_array(np.array([-1, n_features]), "rows"),
         numpy_helper.from_array(mean, "mean"),
         numpy_helper.from_array(scale, "scale"),
         numpy_helper.from_array(weights, "weights"),
@@ -68,8 +82,34 @@ def build_graph(
             "classes", TensorProto.STRING, [len(class_labels)], [c.encode() for c in class_labels]
         ),
     ]
+    if slow:
+        hidden = "hidden_0"
+        nodes.append(helper.make_node("MatMul", ["scaled32", "slow_in"], [hidden]))
+        for layer in range(1, slow + 1):
+            nodes += [
+                helper.make_node("MatMul", [hidden, "slow_square"], [f"dense_{layer}"]),
+                helper.make_node("Tanh", [f"dense_{layer}"], [f"hidden_{layer}"]),
+            ]
+            hidden = f"hidden_{layer}"
+        nodes += [
+            helper.make_node("ReduceSum", [hidden, "one_axis"], ["hidden_sum"], keepdims=1),
+            helper.make_node("Mul", ["hidden_sum", "tiny"], ["nothing"]),
+            helper.make_node("Add", ["fast_logits", "nothing"], ["logits"]),
+        ]
+        initializers += [
+            numpy_helper.from_array(
+                rng.normal(0, 0.1, (n_features, 1024)).astype(np.float32), "slow_in"
+            ),
+            numpy_helper.from_array(
+                rng.normal(0, 0.03, (1024, 1024)).astype(np.float32), "slow_square"
+            ),
+            numpy_helper.from_array(np.array([1], dtype=np.int64), "one_axis"),
+            numpy_helper.from_array(np.array(1e-30, dtype=np.float32), "tiny"),
+        ]
+    else:
+        nodes.append(helper.make_node("Identity", ["fast_logits"], ["logits"]))
     graph = helper.make_graph(
-        nodes,
+        nodes + tail,
         "test_model",
         [helper.make_tensor_value_info(input_name, TensorProto.DOUBLE, ["N", n_features])],
         [
@@ -129,11 +169,15 @@ def write_artifact(
     n_features: int = len(FEATURE_NAMES),
     graph: bytes | None = None,
     edit: Callable[[dict[str, Any]], None] | None = None,
+    slow: int = 0,
+    fragile: bool = False,
 ) -> Path:
     """Write `root/name/version/{model.onnx, manifest.json}`; `edit` may alter the manifest."""
     if graph is None:
         seed = zlib.crc32(f"{name}/{version}".encode())
-        graph = build_graph(class_labels, seed=seed, n_features=n_features)
+        graph = build_graph(
+            class_labels, seed=seed, n_features=n_features, slow=slow, fragile=fragile
+        )
     folder = root / name / str(version)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.onnx").write_bytes(graph)

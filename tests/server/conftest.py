@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from tests.server.artifact_builder import write_repository
+from tests.server.artifact_builder import write_artifact, write_repository
 
 Rows = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -62,3 +62,14 @@ def flows() -> Rows:
     rows[1, 15] = np.nan
     rows[2, 1] = -1
     return rows
+
+
+@pytest.fixture(scope="session")
+def slow_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """random_forest (fast), `slow`, whose every row costs about a millisecond, and `fragile`,
+    which fails at run time on anything but two rows."""
+    root = tmp_path_factory.mktemp("slow_artifacts")
+    write_artifact(root, "random_forest", 1)
+    write_artifact(root, "slow", 1, slow=128)
+    write_artifact(root, "fragile", 1, fragile=True)
+    return root

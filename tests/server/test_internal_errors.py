@@ -17,6 +17,9 @@ def _explode(self: Model, rows: Any) -> Any:
     raise RuntimeError("secret detail at /srv/models/random_forest/1/model.onnx")
 
 
+ROUTES = {"/predict": "/predict", "/v2/models/random_forest/infer": "/v2/models/{name}/infer"}
+
+
 @pytest.mark.parametrize(
     ("path", "body", "request_id"),
     [
@@ -48,7 +51,10 @@ def test_unexpected_error_is_a_generic_500(
     assert "RuntimeError" not in answer.text
     if request_id:
         assert answer.headers["x-request-id"] == request_id
-    logged = caplog.records[-1]
-    assert answer.headers["x-request-id"] in logged.getMessage()
-    assert logged.exc_info is not None
-    assert "secret detail" in str(logged.exc_info[1])
+    logged = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(logged) == 1  # once: not again by uvicorn or Starlette
+    assert logged[0].event == "unhandled_error"  # type: ignore[attr-defined]
+    assert logged[0].fields["request_id"] == given_id  # type: ignore[attr-defined]
+    assert logged[0].fields["route"] == ROUTES[path]  # type: ignore[attr-defined]
+    assert logged[0].exc_info is not None
+    assert "secret detail" in str(logged[0].exc_info[1])

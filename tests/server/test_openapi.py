@@ -30,8 +30,16 @@ def test_every_route_and_method_is_documented(client: TestClient, settings: Sett
 def test_references_resolve(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     text = str(document)
-    for name in set(re.findall(r"#/components/schemas/(\w+)", text)):
-        assert name in document["components"]["schemas"], name
+    for kind, name in set(re.findall(r"#/components/(\w+)/([\w-]+)", text)):
+        assert name in document["components"][kind], (kind, name)
+    assert "X-Request-ID" in document["components"]["headers"]
+
+
+def test_every_answer_documents_the_request_id(client: TestClient) -> None:
+    for item in client.get("/openapi.json").json()["paths"].values():
+        for operation in item.values():
+            for answer in operation["responses"].values():
+                assert "X-Request-ID" in answer["headers"]
 
 
 def test_documented_fields_are_what_the_server_answers(client: TestClient) -> None:

@@ -7,10 +7,8 @@ import ast
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,81 +19,25 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.server.conftest import Rows
+from tests.server.processes import free_port, start, tracer_env
 
 Reference = Callable[[str, Rows], tuple[list[str], np.ndarray[Any, Any]]]
 
-# Runs `python -m server` unchanged, after installing two observers: an import tracer noting
-# which module executes `import pickle` (and the other forbidden names), and an audit hook noting
-# any unpickling (`pickle.find_class` fires for every class a pickle names). Reported at exit.
-LAUNCHER = """
-import atexit, builtins, json, os, runpy, sys
-WATCHED = {"pickle", "_pickle", "joblib", "sklearn", "xgboost", "pandas"}
-importers, unpickled = set(), []
-real_import = builtins.__import__
-def traced(name, globals=None, locals=None, fromlist=(), level=0):
-    if level == 0 and name.partition(".")[0] in WATCHED:
-        importers.add(((globals or {}).get("__name__", "?"), name))
-    return real_import(name, globals, locals, fromlist, level)
-builtins.__import__ = traced
-def audit(event, args):
-    if event == "pickle.find_class":
-        unpickled.append(repr(args))
-sys.addaudithook(audit)
-def report():
-    with open(os.environ["IMPORT_REPORT"], "w") as out:
-        json.dump({"modules": sorted(sys.modules), "importers": sorted(importers),
-                   "unpickled": unpickled}, out)
-atexit.register(report)
-sys.argv[0] = "server"
-runpy.run_module("server", run_name="__main__", alter_sys=True)
-"""
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited early:\n{process.communicate()[0]}")
-        try:
-            if httpx.get(url + "/v2/health/ready", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"the server was not ready in 30 s:\n{process.communicate()[0]}")
-
-
-def stop(process: subprocess.Popen[str], how: int = signal.SIGINT) -> tuple[int, str]:
-    process.send_signal(how)
-    output, _ = process.communicate(timeout=30)
-    return process.returncode, output
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tracer")
 
 
 @pytest.fixture(scope="module")
-def served(repository: Path) -> Iterator[str]:
-    process, url = start(
-        [sys.executable, "-m", "server"], {"ARTIFACTS_PATH": str(repository), "LOG_LEVEL": "info"}
-    )
-    yield url
-    returncode, output = stop(process)
+def served(repository: Path, traced: Path) -> Iterator[str]:
+    env = {"ARTIFACTS_PATH": str(repository), "LOG_LEVEL": "info", **tracer_env(traced)}
+    server = start(env, traced / "server.log")
+    yield server.url
+    returncode, output = server.stop(signal.SIGTERM)  # a graceful stop, exit status 0
     assert returncode == 0, output
+    assert "shutdown_started" in output
+    check_imports(traced / "reports", processes=1)
 
 
 def test_old_client_call_unchanged(served: str, flows: Rows, reference: Reference) -> None:
@@ -159,30 +101,26 @@ def test_tritonclient_default_outputs_are_binary(served: str, flows: Rows) -> No
     assert result.as_numpy("label").shape == (2,)
 
 
-def test_process_never_loads_a_pickle_or_training_library(
-    repository: Path, tmp_path: Path, flows: Rows
-) -> None:
-    report = tmp_path / "imports.json"
-    process, url = start(
-        [sys.executable, "-c", LAUNCHER],
-        {"ARTIFACTS_PATH": str(repository), "IMPORT_REPORT": str(report)},
-    )
+def check_imports(reports: Path, processes: int) -> None:
+    """What each server process imported and unpickled, from the tracer's reports."""
+    seen = [json.loads(path.read_text()) for path in sorted(reports.glob("*.json"))]
+    assert len(seen) == processes, [report["argv"] for report in seen]
+    for report in seen:
+        top_level = {name.partition(".")[0] for name in report["modules"]}
+        assert not top_level & {"sklearn", "xgboost", "pandas", "joblib", "skl2onnx", "onnx"}
+        assert report["unpickled"] == []
+        # `pickle` itself is in sys.modules in any numpy process: numpy/_core/_methods.py imports
+        # it unconditionally (and numpy.lib's npy/npz readers); uvicorn imports
+        # multiprocessing (its multiprocess supervisor, unused here), which imports it too.
+        # Those are the only importers; none of them unpickles anything (checked above).
+        importers = {importer.partition(".")[0] for importer, name in report["importers"]}
+        assert importers <= {"numpy", "uvicorn", "logging", "multiprocessing", "pickle"}, importers
+
+
+def test_process_answers_every_model(served: str, flows: Rows) -> None:
     for name in ("random_forest", "xgboost", "decision_tree"):
         body = {"features": flows[4].tolist(), "model_name": name}
-        assert httpx.post(url + "/predict", json=body, timeout=5).status_code == 200
-    returncode, output = stop(process, signal.SIGTERM)  # a graceful stop, exit status 0
-    assert returncode == 0, output
-    assert "Application shutdown complete" in output
-    seen = json.loads(report.read_text())
-    top_level = {name.partition(".")[0] for name in seen["modules"]}
-    assert not top_level & {"sklearn", "xgboost", "pandas", "joblib", "skl2onnx", "onnx"}
-    assert seen["unpickled"] == []
-    # `pickle` itself is in sys.modules in any numpy process: numpy/_core/_methods.py imports it
-    # unconditionally (and numpy.lib's npy/npz readers), uvicorn imports logging.config (->
-    # logging.handlers), multiprocessing and its multiprocess supervisor, which import it too.
-    # Those are the only importers; none of them unpickles anything (checked above).
-    importers = {importer.partition(".")[0] for importer, name in seen["importers"]}
-    assert importers <= {"numpy", "uvicorn", "logging", "multiprocessing", "pickle"}, importers
+        assert httpx.post(served + "/predict", json=body, timeout=5).status_code == 200
 
 
 def test_server_source_never_imports_pickle_or_training_libraries() -> None:
@@ -198,9 +136,11 @@ def test_server_source_never_imports_pickle_or_training_libraries() -> None:
             assert not {name.partition(".")[0] for name in names} & forbidden, (path, names)
 
 
-def test_start_up_refuses_an_empty_repository(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [pytest.param("1", id="one process"),
+                                     pytest.param("2", id="two workers")])  # fmt: skip
+def test_start_up_refuses_an_empty_repository(tmp_path: Path, workers: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server", "--port", str(free_port())],
+        [sys.executable, "-m", "server", "--port", str(free_port()), "--workers", workers],
         cwd=PROJECT_ROOT,
         env={**os.environ, "ARTIFACTS_PATH": str(tmp_path)},
         capture_output=True,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.cli import main as serve
-from server.errors import ArtifactError, ModelNotFound, NotFound
+from server.errors import ArtifactError, ModelNotFound, VersionNotFound
 from server.model import session_options
 from server.repository import load_repository
 from tests.server.artifact_builder import BINARY, MULTICLASS, build_graph, write_artifact
@@ -18,19 +18,24 @@ from tests.server.artifact_builder import BINARY, MULTICLASS, build_graph, write
 OPTIONS = session_options(1, False)
 
 
-def test_latest_version_of_every_model_is_loaded(repository: Path) -> None:
+def test_every_version_of_every_model_is_loaded(repository: Path) -> None:
     registry = load_repository(repository, OPTIONS)
     assert registry.names() == ["decision_tree", "random_forest", "xgboost"]
-    assert [model.version for model in registry] == ["2", "2", "2"]
+    assert [model.version for model in registry] == ["2", "2", "2"]  # the latest of each
     assert registry.get("xgboost").class_labels == MULTICLASS
-    assert registry.versions("xgboost") == ["2"]
+    assert registry.versions("xgboost") == ["1", "2"]
+    assert registry.get("xgboost", "1").manifest.version == 1
+    assert [(m.name, m.version) for m in registry.every_version()][:2] == [
+        ("decision_tree", "1"),
+        ("decision_tree", "2"),
+    ]
 
 
 def test_unknown_model_and_version_are_named(repository: Path) -> None:
     registry = load_repository(repository, OPTIONS)
     with pytest.raises(ModelNotFound, match=r"'svm' not available. Choose from: \['decision"):
         registry.get("svm")
-    with pytest.raises(NotFound, match="'xgboost' has no version '7'"):
+    with pytest.raises(VersionNotFound, match="'xgboost' has no version '7'"):
         registry.get("xgboost", "7")
 
 

@@ -24,7 +24,7 @@ def test_server_metadata_and_health(client: TestClient) -> None:
     assert client.get("/v2").json() == {
         "name": "ids-inference",
         "version": "0.1.0",
-        "extensions": ["binary_tensor_data"],
+        "extensions": ["binary_tensor_data", "model_repository"],
     }
     assert client.get("/v2/health/live").status_code == 200
     assert client.get("/v2/health/ready").json() == {"ready": True}
@@ -38,7 +38,7 @@ def test_server_metadata_and_health(client: TestClient) -> None:
 def test_model_metadata(client: TestClient, path: str) -> None:
     assert client.get(path).json() == {
         "name": "xgboost",
-        "versions": ["2"],
+        "versions": ["1", "2"],
         "platform": "onnxruntime_onnx",
         "inputs": [{"name": "features", "datatype": "FP64", "shape": [-1, 78]}],
         "outputs": [
@@ -53,7 +53,7 @@ def test_model_metadata(client: TestClient, path: str) -> None:
     ("path", "message"),
     [
         pytest.param("/v2/models/svm", "Model 'svm' not available", id="unknown model"),
-        pytest.param("/v2/models/xgboost/versions/1", "has no version '1'",
+        pytest.param("/v2/models/xgboost/versions/7", "has no version '7'",
                      id="version not loaded"),
         pytest.param("/v2/models/svm/ready", "Model 'svm' not available", id="unknown ready"),
         pytest.param("/v2/nothing", "Not Found", id="unknown route"),

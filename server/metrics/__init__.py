@@ -1,0 +1,1 @@
+"""Prometheus metrics, shared by every worker process through memory-mapped files."""
