@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections.abc import Sequence
@@ -15,26 +16,26 @@ from benchmarks.wrk import Payload, WrkResult, lua_script, run_wrk, wrk_command
 @dataclass(frozen=True)
 class HeldLoad:
     """One load run: wrk's figures, its command line and the server's RSS, sampled through the
-    warm-up (`warmup_rss`) and the measured run (`rss`)."""
+    measured run (after the warm-up)."""
 
     result: WrkResult
     command: list[str]
-    warmup_rss: list[int]
     rss: list[int]
 
     @property
     def rss_start(self) -> int:
-        """The level warm-up reached: the allocator's working set under this load."""
-        return max(self.warmup_rss)
+        """The median of the first quarter of the run: the level the warm-up left."""
+        return int(statistics.median(self.rss[: max(1, len(self.rss) // 4)]))
 
     @property
     def rss_end(self) -> int:
-        """The highest sample of the measured run's last quarter."""
-        return max(self.rss[-max(1, len(self.rss) // 4) :])
+        """The median of the last quarter of the run."""
+        return int(statistics.median(self.rss[-max(1, len(self.rss) // 4) :]))
 
     @property
     def rss_growth(self) -> float:
-        """A leak shows as the end of the run above what warm-up reached; noise does not."""
+        """A leak shows as a level that keeps rising; medians of a quarter each ignore the
+        swings of the batches in flight at the moment of one sample."""
         return (self.rss_end - self.rss_start) / self.rss_start
 
 
@@ -89,9 +90,8 @@ def hold(
             threads=2,
         )
 
-    with MemorySampler(pid) as warmup:
-        run_wrk(command(warmup_s))
+    run_wrk(command(warmup_s))
     measured = command(duration_s)
     with MemorySampler(pid) as memory:
         result = run_wrk(measured)
-    return HeldLoad(result, measured, warmup.samples, memory.samples)
+    return HeldLoad(result, measured, memory.samples)

@@ -71,7 +71,7 @@ KINDS: dict[str, Kind] = {
         ("RSS end", "rss_end_mb", _mb), ("growth", "rss_growth", _pct),
     ]),
     "sigterm": Kind("SIGTERM under load", [
-        ("load before", "load_s", lambda v: f"{v:.0f} s"),
+        ("workers", "workers", _int), ("load before", "load_s", lambda v: f"{v:.0f} s"),
         ("sent before SIGTERM", "sent_before", _int),
         ("in flight at SIGTERM", "in_flight_at_signal", _int), ("answered", "answered", _int),
         ("lost", "lost", _int), ("non-2xx", "non_2xx", _int),

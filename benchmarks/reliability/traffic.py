@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -108,9 +109,8 @@ def tally(outcomes: Sequence[Outcome]) -> Tally:
     )
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    """One response with a Content-Length body (every answer this server gives has one)."""
-    head = await reader.readuntil(b"\r\n\r\n")
+def _parse_head(head: bytes) -> tuple[int, dict[str, str], int]:
+    """Status, headers (lower-case names) and Content-Length of a response head."""
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
@@ -123,8 +123,31 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
     length = headers.get("content-length")
     if length is None or not length.isdigit():
         raise ProtocolError(f"no Content-Length in a {parts[1]} answer")
-    body = await reader.readexactly(int(length))
-    return int(parts[1]), headers, body
+    return int(parts[1]), headers, int(length)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """One response with a Content-Length body (every answer this server gives has one)."""
+    status, headers, length = _parse_head((await reader.readuntil(b"\r\n\r\n"))[:-4])
+    return status, headers, await reader.readexactly(length)
+
+
+def receive_response(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """`read_response` on a blocking socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ProtocolError(f"the connection closed after {len(data)} bytes of an answer")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, headers, length = _parse_head(head)
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ProtocolError("the connection closed in the middle of a body")
+        body += chunk
+    return status, headers, body
 
 
 class Traffic(Background):

@@ -30,10 +30,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def profiles(fast: Any, full: Any) -> list[Any]:
-    """A test's two sizes: `fast` in every run, `full` only in the full run."""
+    """A test's two sizes: `fast` in every run, `full` only in the full run. Tuples are the
+    values of several parameters (a named tuple is one value)."""
+    fast, full = (v if type(v) is tuple else (v,) for v in (fast, full))
     return [
-        pytest.param(fast, id="fast"),
-        pytest.param(full, id="full", marks=pytest.mark.reliability_full),
+        pytest.param(*fast, id="fast"),
+        pytest.param(*full, id="full", marks=pytest.mark.reliability_full),
     ]
 
 

@@ -4,6 +4,7 @@ counted (benchmarks.reliability.traffic), and none may be lost."""
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.reliability.server import ServerProcess
-from benchmarks.reliability.traffic import Traffic, tally
+from benchmarks.reliability.traffic import Traffic, receive_response, tally
 from benchmarks.reliability.trickle import Trickle
 from tests.reliability.conftest import Record, profiles
 from tests.reliability.payloads import batch_request, single_requests
@@ -19,11 +20,21 @@ from tests.reliability.payloads import batch_request, single_requests
 QUIET = {"IDS_LOG_LEVEL": "warning"}
 
 
-@pytest.mark.parametrize("load_s", profiles(1.0, 10.0))
+@pytest.mark.parametrize(
+    ("load_s", "workers"),
+    [
+        *profiles((1.0, 1), (10.0, 1)),
+        pytest.param(10.0, 2, id="full-two workers", marks=pytest.mark.reliability_full),
+    ],
+)
 def test_sigterm_under_load_answers_every_request_sent_before_it(
-    start: Callable[..., ServerProcess], repository: Path, record: Record, load_s: float
+    start: Callable[..., ServerProcess],
+    repository: Path,
+    record: Record,
+    load_s: float,
+    workers: int,
 ) -> None:
-    server = start({"ARTIFACTS_PATH": str(repository), **QUIET})
+    server = start({"ARTIFACTS_PATH": str(repository), "IDS_WORKERS": str(workers), **QUIET})
     # Batches keep requests in flight at the moment the signal lands; singles keep it busy.
     requests = [*single_requests(8), batch_request(500)]
     traffic = Traffic(server.port, requests, connections=32).start()
@@ -39,6 +50,7 @@ def test_sigterm_under_load_answers_every_request_sent_before_it(
     record(
         "sigterm",
         load_s=load_s,
+        workers=workers,
         sent_before=counted.sent,
         in_flight_at_signal=len(in_flight),
         answered=counted.answered,
@@ -81,3 +93,24 @@ def test_slow_clients_do_not_stall_other_requests(
     assert during.sent > 0
     assert during.lost == 0, during
     assert during.statuses == {200: during.sent}, during
+
+
+def test_an_idle_connection_at_sigterm_still_answers_the_request_on_its_way(
+    start: Callable[..., ServerProcess], repository: Path
+) -> None:
+    """The deterministic form of the race above: a keep-alive connection idle when shutdown
+    begins, and a request the client sends on it just after. It is answered (with
+    `Connection: close`) instead of being reset."""
+    server = start({"ARTIFACTS_PATH": str(repository), **QUIET})
+    request = single_requests(1)[0].encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request)
+        assert receive_response(connection)[0] == 200
+        server.signal(signal.SIGTERM)
+        time.sleep(0.3)  # uvicorn notices the signal within 0.1 s and begins its shutdown
+        connection.sendall(request)
+        status, _, _ = receive_response(connection)
+        closed = connection.recv(1) == b""  # and then the server closes it
+    assert status == 200
+    assert closed
+    assert server.wait_exit(30) == 0

@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from benchmarks.reliability.server import PROJECT_ROOT, ServerProcess
 from benchmarks.reliability.traffic import Request, Traffic, tally
 from models.features import FEATURE_NAMES
 from tests.reliability.payloads import batch_request, binary_request, single_requests
-from tests.server.test_process import LAUNCHER, stop
-from tests.server.test_process import start as start_launched
+from tests.server.processes import tracer_env
 
 BODY_LIMIT = 4096
 ROW_LIMIT = 3
@@ -109,17 +107,17 @@ def test_oversized_headers_are_refused_and_the_server_keeps_serving(limited: str
     assert httpx.get(limited + "/health", timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize("workers", [pytest.param(1, id="one worker"), pytest.param(2, id="two")])
 def test_the_server_never_unpickles_whatever_it_is_sent(
-    test_repository: Path, tmp_path: Path
+    start: Callable[..., ServerProcess], repository: Path, tmp_path: Path, workers: int
 ) -> None:
-    """The server room's import and audit-hook watcher (tests/server/test_process.py), here under
-    traffic through every decoder, good and bad, instead of three predictions."""
-    report = tmp_path / "imports.json"
-    process, url = start_launched(
-        [sys.executable, "-c", LAUNCHER],
-        {"ARTIFACTS_PATH": str(test_repository), "IMPORT_REPORT": str(report), **LIMITS},
+    """The server room's import tracer and unpickling audit hook (tests/server/processes.py) in
+    every process of the server, here under traffic through every decoder, good and bad, and a
+    reload, rather than a few predictions."""
+    env = tracer_env(tmp_path)
+    server = start(
+        {"ARTIFACTS_PATH": str(repository), "IDS_WORKERS": str(workers), **env, **LIMITS}
     )
-    port = int(url.rsplit(":", 1)[1])
     csv = batch_csv(rows(ROW_LIMIT), FEATURE_NAMES)
     pickled = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94."  # a pickle stream
     requests = [
@@ -130,20 +128,22 @@ def test_the_server_never_unpickles_whatever_it_is_sent(
         Request("POST", "/predict", pickled, {"content-type": "application/octet-stream"}),
         Request("POST", "/predict", pickled, JSON),
         Request(
-            "POST", "/v2/models/xgboost/infer", pickled, {"content-type": "application/x-pickle"}
+            "POST", "/v2/models/xgboost/infer", pickled, {"content-type": "application/pickle"}
         ),
+        Request("POST", "/v2/repository/models/xgboost/load"),
         Request("GET", "/models"),
         Request("GET", "/v2/models/xgboost"),
     ]
-    outcomes = Traffic(port, requests, connections=4, per_connection=50).start().join()
-    counted = tally(outcomes)
-    returncode, output = stop(process, signal.SIGTERM)
-    assert returncode == 0, output
+    counted = tally(Traffic(server.port, requests, connections=4, per_connection=50).start().join())
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit(60) == 0, server.log()
     assert counted.lost == 0, counted
-    seen = json.loads(report.read_text())
-    assert seen["unpickled"] == []
-    loaded = {name.partition(".")[0] for name in seen["modules"]}
-    assert not loaded & {"sklearn", "xgboost", "pandas", "joblib", "skl2onnx", "onnx"}
+    reports = [json.loads(path.read_text()) for path in Path(env["IMPORT_REPORT_DIR"]).iterdir()]
+    assert len(reports) >= 1 + (workers > 1) * workers  # the supervisor and every worker
+    for seen in reports:
+        assert seen["unpickled"] == [], seen["argv"]
+        loaded = {name.partition(".")[0] for name in seen["modules"]}
+        assert not loaded & {"sklearn", "xgboost", "pandas", "joblib", "skl2onnx", "onnx"}
 
 
 def dockerfile_final_user(text: str) -> str | None:
