@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 PYPI_PROJECT = "https://pypi.org/pypi/{name}/json"
+NOT_AUDITED = "not audited"
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Audited:
 
     name: str
     version: str
-    source: str = "not audited"  # "pip-audit", "PyPI latest-release advisories", "not audited"
+    source: str = NOT_AUDITED  # or "pip-audit", "PyPI latest-release advisories"
     advisories: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
 
@@ -36,9 +37,12 @@ class Audit:
     pip_audit_output: str
     dependencies: list[Audited]
 
-    @property
-    def audited(self) -> int:
-        return sum(dep.source != "not audited" for dep in self.dependencies)
+    def checked_by(self) -> dict[str, int]:
+        """How many dependencies each source covered ("not audited" included)."""
+        counts: dict[str, int] = {}
+        for dep in self.dependencies:
+            counts[dep.source] = counts.get(dep.source, 0) + 1
+        return counts
 
     @property
     def findings(self) -> int:

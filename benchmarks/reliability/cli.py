@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "revision": _git_revision(),
         "models under load and faults": models,
-        "pytest": f"`{' '.join(['pytest', *command[3:]])}` (exit status {status})",
+        "pytest": f"`{shlex.join(['pytest', *command[3:]])}` (exit status {status})",
     }
     text = render(records, read_outcomes(junit), audit, describe_machine(), header)
     args.out.parent.mkdir(parents=True, exist_ok=True)

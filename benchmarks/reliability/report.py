@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import Machine
-from benchmarks.reliability.audit import Audit
+from benchmarks.reliability.audit import NOT_AUDITED, Audit
 
 Format = Callable[[Any], str]
 TRIAGE = Path(__file__).with_name("triage.md")  # hand-written, appended to every report
@@ -148,12 +148,16 @@ def _commands(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _audit(audit: Audit) -> list[str]:
+    sources = ", ".join(
+        f"{count} {source if source == NOT_AUDITED else 'checked by ' + source}"
+        for source, count in audit.checked_by().items()
+    )
     lines = [
         "## Dependency audit (`serve` extra)",
         "",
         f"`{' '.join(audit.command[1:])}` (pip-audit) on the set a fresh `pip install "
-        f"'.[serve]'` resolves to here: {len(audit.dependencies)} packages, "
-        f"{audit.audited} audited, {audit.findings} advisories.",
+        f"'.[serve]'` resolves to here: {len(audit.dependencies)} packages, {sources}; "
+        f"{audit.findings} advisories found.",
         "",
         "pip-audit said:",
         "",
@@ -166,7 +170,7 @@ def _audit(audit: Audit) -> list[str]:
     ]
     for dep in audit.dependencies:
         found = "; ".join(f"{a['id']} (fixed in {a['fixed_in']})" for a in dep.advisories) or (
-            "none" if dep.source != "not audited" else "unknown"
+            "none" if dep.source != NOT_AUDITED else "unknown"
         )
         lines.append(f"| {dep.name} | {dep.version} | {dep.source} | {found} | {dep.note} |")
     return lines

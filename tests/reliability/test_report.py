@@ -50,4 +50,5 @@ def test_outcomes_and_figures_land_in_the_report(tmp_path: Path) -> None:
     assert '.venv/bin/pytest "tests/reliability/test_faults.py::test_sigterm[full]"' in text
     assert "**Failed:**" in text  # a failure is shown at the top, not only in its table
     assert "| numpy | 2.4.6 | not audited | unknown |" in text
+    assert "2 packages, 1 checked by pip-audit, 1 not audited; 0 advisories found." in text
     assert "## Findings and triage" in text
