@@ -180,8 +180,8 @@ class Reloader:
             versions = [str(v) for v in await to_thread.run_sync(scan_model, self.root, name)]
         except ArtifactError as error:
             # Nothing to load: whatever is loaded keeps serving.
-            outcome.failed[""] = error.message
-            self._problem(name, error.message, force=not only_changed)
+            outcome.failed[""] = reason = self._reason(error)
+            self._problem(name, reason, force=not only_changed)
             return outcome
         self._problems.pop(name, None)
         current = self.state.registry.models().get(name, {})
@@ -205,11 +205,11 @@ class Reloader:
                     self._batch_options,
                 )
             except ArtifactError as error:
-                outcome.failed[version] = error.message
-                self._failures[key] = (files, error.message)
+                outcome.failed[version] = reason = self._reason(error)
+                self._failures[key] = (files, reason)
                 if version in current:
                     serving[version] = current[version]  # the old one keeps serving
-                self._report_failure(name, version, error.message, trigger, version in current)
+                self._report_failure(name, version, reason, trigger, version in current)
                 continue
             serving[version] = model
             outcome.loaded.append(version)
@@ -238,6 +238,11 @@ class Reloader:
             )
         self._swap(name, serving)
         return outcome
+
+    def _reason(self, error: ArtifactError) -> str:
+        """Why a load failed, naming files inside the repository (`random_forest/3/model.onnx`):
+        clients read it (the load call, the index), and the server's own paths are not theirs."""
+        return error.message.replace(f"{self.root}{os.sep}", "")
 
     def _unload(self, name: str, reason: str) -> None:
         self._unloaded.add(name)

@@ -1,9 +1,10 @@
 """One server process: load the repository, then serve it with uvicorn until told to stop.
 
-Graceful shutdown is uvicorn's, with three changes: readiness turns false the moment SIGTERM (or
-SIGINT) arrives; the in-flight requests get `IDS_GRACEFUL_SHUTDOWN_SECONDS` to finish; and a
-requested stop ends with exit status 0 (uvicorn re-raises the signal after its shutdown, which
-would end the process as killed by it).
+Graceful shutdown is uvicorn's, with four changes: readiness turns false the moment SIGTERM (or
+SIGINT) arrives; the in-flight requests get `IDS_GRACEFUL_SHUTDOWN_SECONDS` to finish; an idle
+keep-alive connection is drained rather than closed at once (`DrainingProtocol`); and a requested
+stop ends with exit status 0 (uvicorn re-raises the signal after its shutdown, which would end the
+process as killed by it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from server.app import create_app
 from server.errors import ArtifactError
@@ -31,6 +33,36 @@ from server.state import ServingState
 logger = logging.getLogger("server")
 PROG = "ids-inference serve"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+# How long a connection that is idle when shutdown begins stays open (see DrainingProtocol).
+DRAIN_SECONDS = 1.0
+
+
+class DrainingProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, but a shutdown does not close an idle keep-alive connection at
+    once: a request its client had already written (still in the socket buffer, unread by a busy
+    event loop) would be reset unanswered. The connection stays open for DRAIN_SECONDS; a request
+    arriving meanwhile is answered with `Connection: close`."""
+
+    draining = False
+
+    def shutdown(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False  # busy: closes after its answer, as uvicorn does
+            return
+        self.draining = True
+        self.loop.call_later(DRAIN_SECONDS, self._close_if_idle)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.draining and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def _close_if_idle(self) -> None:
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and not self.transport.is_closing():
+            self.transport.close()
 
 
 class GracefulServer(uvicorn.Server):
@@ -107,7 +139,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=DrainingProtocol,
         lifespan="on",
         access_log=False,  # the server writes its own, as JSON
         log_config=None,  # logging is configured already: JSON lines
