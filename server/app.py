@@ -115,7 +115,7 @@ def create_app(
             *v2_routes(state),
             *repository_routes(state, reloader),
             *metrics_routes(state),
-            *docs_routes(settings),
+            *docs_routes(state),
         ],
         middleware=list(middleware),
         exception_handlers={

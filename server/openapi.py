@@ -9,25 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from ids_inference import __version__
+from server.openapi_examples import Examples, examples_for
 from server.openapi_operations import OPERATIONS_SCHEMAS, common_answers, operations_paths
-
-EXAMPLE_FEATURES = [
-    80, 5021059, 6, 5, 703, 1414, 356, 0, 117.1666667, 181.5361305, 1050, 0, 282.8, 456.923626,
-    421.6242032, 2.190772903, 502105.9, 1568379.157, 4965658, 19, 55401, 11080.2, 17612.66701,
-    41863, 19, 5020928, 1255232, 2499939.593, 5005133, 1053, 0, 0, 0, 0, 200, 168, 1.194967038,
-    0.995805865, 0, 1050, 176.4166667, 317.4711034, 100787.9015, 0, 0, 0, 1, 0, 0, 0, 0, 0,
-    192.4545455, 117.1666667, 282.8, 200, 0, 0, 0, 0, 0, 0, 6, 703, 5, 1414, 29200, 243, 2, 32,
-    0, 0, 0, 0, 0, 0, 0, 0,
-]  # fmt: skip
-EXAMPLE_PREDICTION = {
-    "prediction": "BENIGN",
-    "confidence": 0.97,
-    "probabilities": {"ATTACK": 0.03, "BENIGN": 0.97},
-    "model_used": "random_forest",
-    "model_version": "1",
-    "inference_time_ms": 0.021,
-    "timestamp": "2026-11-27T18:55:00.123456",
-}
+from server.openapi_served import served_schemas
+from server.repository import Registry
+from server.settings import Settings
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -46,10 +32,10 @@ def _answer(description: str, schema: str, example: Any = None) -> dict[str, Any
 
 
 LEGACY_ERRORS = {
-    "400": _answer("Unknown model_name", "LegacyError"),
+    "400": _answer("Unknown model_name, or no such model_version", "LegacyError"),
     "413": _answer("Body or batch too large", "LegacyError"),
     "415": _answer("Unsupported Content-Type or Content-Encoding", "LegacyError"),
-    "422": _answer("Invalid input: the message names the field or index", "LegacyError"),
+    "422": _answer("Invalid input: the message names the field or index", "ValidationError"),
     "500": _answer("Unexpected error (logged with the request id)", "InternalError"),
 }
 V2_ERRORS = {
@@ -59,8 +45,8 @@ V2_ERRORS = {
     "415": _answer("Unsupported Content-Type or Content-Encoding", "V2Error"),
     "500": _answer("Unexpected error (logged with the request id)", "InternalError"),
 }
-NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+NAME = {"name": "name", "in": "path", "required": True, "schema": _ref("ModelName")}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": _ref("ModelVersion")}
 
 _NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 _SHAPE = {"type": "array", "items": {"type": "integer"}}
@@ -83,73 +69,43 @@ _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": _STRING}
 
 SCHEMAS: dict[str, Any] = {
-    "Features": {
-        "description": "78 numbers in the model's feature order, or an object of feature name "
-        "(the CSV header names; whitespace is ignored) -> number. Numbers may also be written "
-        "as strings, as the old service accepted; NaN and Infinity are read as the flow "
-        "extractor writes them.",
-        "oneOf": [
-            {"type": "array", "items": {"type": "number"}, "minItems": 1},
-            {"type": "object", "additionalProperties": {"type": "number"}, "minProperties": 1},
-        ],
-    },
-    "PredictRequest": {
-        "type": "object",
-        "required": ["features"],
-        "properties": {
-            "features": _ref("Features"),
-            "model_name": {"type": "string", "default": "random_forest"},
-            "model_version": {
-                "type": ["string", "integer", "null"],
-                "description": "a version of the model (see /models); its latest when absent",
-            },
-        },
-    },
-    "Prediction": {
-        "type": "object",
-        "required": list(EXAMPLE_PREDICTION),
-        "properties": {
-            "prediction": _STRING,
-            "confidence": {"type": "number"},
-            "probabilities": _NUMBER_MAP,
-            "model_used": _STRING,
-            "model_version": _STRING,
-            "inference_time_ms": {"type": "number"},
-            "timestamp": _STRING,
-        },
-    },
     "BatchPrediction": {
         "type": "object",
         "required": ["total_predictions", "total_time_ms", "avg_time_per_prediction_ms", "results"],
         "properties": {
-            "total_predictions": {"type": "integer"},
-            "total_time_ms": {"type": "number"},
-            "avg_time_per_prediction_ms": {"type": "number"},
-            "results": {"type": "array", "items": _ref("Prediction")},
+            "total_predictions": {"type": "integer", "minimum": 1},
+            "total_time_ms": {"type": "number", "minimum": 0},
+            "avg_time_per_prediction_ms": {"type": "number", "minimum": 0},
+            "results": {"type": "array", "items": _ref("Prediction"), "minItems": 1},
         },
     },
     "LegacyError": {
         "type": "object",
         "required": ["error", "detail"],
+        "properties": {"error": _STRING, "detail": {"description": "the message again", **_STRING}},
+    },
+    "ValidationError": {
+        "type": "object",
+        "required": ["error", "detail"],
         "properties": {
-            "error": _STRING,
+            "error": {"description": "the location and the reason, as one message", **_STRING},
             "detail": {
-                "description": "FastAPI's field: the message, or for 422 a list of locations",
-                "oneOf": [
-                    _STRING,
-                    {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["loc", "msg", "type"],
-                            "properties": {
-                                "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                                "msg": _STRING,
-                                "type": _STRING,
-                            },
+                "description": "FastAPI's validation-error list (the old service's 422 body)",
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["loc", "msg", "type"],
+                    "properties": {
+                        "loc": {
+                            "type": "array",
+                            "prefixItems": [{"const": "body"}],
+                            "items": {"type": ["string", "integer"]},
                         },
+                        "msg": _STRING,
+                        "type": _STRING,
                     },
-                ],
+                },
             },
         },
     },
@@ -171,40 +127,12 @@ SCHEMAS: dict[str, Any] = {
             "outputs": {"type": "array", "items": _ref("TensorMetadata")},
         },
     },
-    "InferRequest": {
-        "type": "object",
-        "required": ["inputs"],
-        "properties": {
-            "id": _STRING,
-            "parameters": _parameters("binary_data_output", "boolean"),
-            "inputs": {
-                "type": "array",
-                "items": _tensor(
-                    {"type": "string", "enum": ["features"]},
-                    {"type": "string", "enum": ["FP64", "FP32"]},
-                    parameters=_parameters("binary_data_size", "integer"),
-                    data={"type": "array", "description": "row-major, flat or nested"},
-                ),
-            },
-            "outputs": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"type": "string", "enum": ["label", "probabilities"]},
-                        "parameters": _parameters("binary_data", "boolean"),
-                    },
-                },
-            },
-        },
-    },
     "InferResponse": {
         "type": "object",
         "required": ["model_name", "model_version", "outputs"],
         "properties": {
-            "model_name": _STRING,
-            "model_version": _STRING,
+            "model_name": _ref("ModelName"),
+            "model_version": _ref("ModelVersion"),
             "id": _STRING,
             "outputs": {
                 "type": "array",
@@ -226,25 +154,9 @@ _BINARY_NOTE = (
     "`binary_data_output: true`) come back the same way; BYTES elements are a 4-byte "
     "little-endian length followed by the bytes."
 )
-_INFER_EXAMPLE = {
-    "id": "flow-42",
-    "inputs": [
-        {"name": "features", "datatype": "FP64", "shape": [1, 78], "data": EXAMPLE_FEATURES}
-    ],
-    "outputs": [{"name": "label"}, {"name": "probabilities"}],
-}
-_INFER_ANSWER = {
-    "model_name": "random_forest",
-    "model_version": "1",
-    "id": "flow-42",
-    "outputs": [
-        {"name": "label", "datatype": "BYTES", "shape": [1], "data": ["BENIGN"]},
-        {"name": "probabilities", "datatype": "FP32", "shape": [1, 2], "data": [0.03, 0.97]},
-    ],
-}
 
 
-def _infer(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _infer(parameters: list[dict[str, Any]], examples: Examples) -> dict[str, Any]:
     return {
         "post": {
             "summary": "Run inference (v2)",
@@ -261,7 +173,7 @@ def _infer(parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "requestBody": {
                 "required": True,
                 "content": {
-                    **_json(_ref("InferRequest"), _INFER_EXAMPLE),
+                    **_json(_ref("InferRequest"), examples.infer),
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 },
             },
@@ -269,7 +181,7 @@ def _infer(parameters: list[dict[str, Any]]) -> dict[str, Any]:
                 "200": {
                     "description": "Outputs (JSON, or JSON header + binary data)",
                     "content": {
-                        **_json(_ref("InferResponse"), _INFER_ANSWER),
+                        **_json(_ref("InferResponse"), examples.infer_answer),
                         "application/octet-stream": {
                             "schema": {"type": "string", "format": "binary"}
                         },
@@ -285,9 +197,10 @@ def _get(summary: str, answer: dict[str, Any], errors: dict[str, Any] | None = N
     return {"get": {"summary": summary, "responses": {"200": answer, **(errors or {})}}}
 
 
-def _model_paths(prefix: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _model_paths(
+    prefix: str, parameters: list[dict[str, Any]], examples: Examples
+) -> dict[str, Any]:
     not_found = {"404": V2_ERRORS["404"]}
-    ready = {"name": "random_forest", "version": "1", "ready": True}
     return {
         prefix: {
             **_get("Model metadata (v2)", _answer("Metadata", "ModelMetadata"), not_found),
@@ -301,17 +214,17 @@ def _model_paths(prefix: str, parameters: list[dict[str, Any]]) -> dict[str, Any
                         "type": "object",
                         "required": ["name", "version", "ready"],
                         "properties": {
-                            "name": _STRING,
-                            "version": _STRING,
-                            "ready": {"type": "boolean"},
+                            "name": _ref("ModelName"),
+                            "version": _ref("ModelVersion"),
+                            "ready": {"const": True},
                         },
                     },
-                    ready,
+                    examples.ready,
                 ),
             },
             not_found,
         ),
-        f"{prefix}/infer": _infer(parameters),
+        f"{prefix}/infer": _infer(parameters, examples),
     }
 
 
@@ -322,9 +235,8 @@ def _with_parameters(paths: dict[str, Any], parameters: list[dict[str, Any]]) ->
     return paths
 
 
-def _legacy_paths() -> dict[str, Any]:
+def _legacy_paths(examples: Examples, settings: Settings) -> dict[str, Any]:
     csv_text = {"text/csv": {"schema": {"type": "string"}}}
-    batch_example = [{"features": EXAMPLE_FEATURES, "model_name": "random_forest"}]
     return {
         "/": _get(
             "Service information",
@@ -372,11 +284,11 @@ def _legacy_paths() -> dict[str, Any]:
                     "required": True,
                     "content": _json(
                         _ref("PredictRequest"),
-                        {"features": EXAMPLE_FEATURES, "model_name": "random_forest"},
+                        examples.predict,
                     ),
                 },
                 "responses": {
-                    "200": _answer("The prediction", "Prediction", EXAMPLE_PREDICTION),
+                    "200": _answer("The prediction", "Prediction", examples.prediction),
                     **LEGACY_ERRORS,
                 },
             }
@@ -393,20 +305,20 @@ def _legacy_paths() -> dict[str, Any]:
                         "in": "query",
                         "required": False,
                         "description": "the model for a CSV body",
-                        "schema": {"type": "string", "default": "random_forest"},
+                        "schema": {**_ref("ModelName"), "default": settings.default_model},
                     },
                     {
                         "name": "model_version",
                         "in": "query",
                         "required": False,
                         "description": "its version for a CSV body (the latest when absent)",
-                        "schema": {"type": "string"},
+                        "schema": _ref("ModelVersion"),
                     },
                 ],
                 "requestBody": {
                     "required": True,
                     "content": {
-                        **_json({"type": "array", "items": _ref("PredictRequest")}, batch_example),
+                        **_json(_ref("BatchRequest"), examples.batch),
                         **csv_text,
                     },
                 },
@@ -422,7 +334,7 @@ def _legacy_paths() -> dict[str, Any]:
     }
 
 
-def _v2_paths() -> dict[str, Any]:
+def _v2_paths(examples: Examples) -> dict[str, Any]:
     flag = {"type": "object", "properties": {"live": {"type": "boolean"}}}
     ready = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
     server = {
@@ -438,24 +350,30 @@ def _v2_paths() -> dict[str, Any]:
             {"description": "Ready", "content": _json(ready)},
             {"503": _answer("Not ready", "V2Error")},
         ),
-        **_with_parameters(_model_paths("/v2/models/{name}", [NAME]), [NAME]),
+        **_with_parameters(_model_paths("/v2/models/{name}", [NAME], examples), [NAME]),
         **_with_parameters(
-            _model_paths("/v2/models/{name}/versions/{version}", [NAME, VERSION]),
+            _model_paths("/v2/models/{name}/versions/{version}", [NAME, VERSION], examples),
             [NAME, VERSION],
         ),
     }
 
 
-def openapi_document(auth: bool = False, metrics_require_auth: bool = False) -> dict[str, Any]:
-    """The whole document (built once per app), stating bearer authentication when `auth`."""
-    paths = {**_legacy_paths(), **_v2_paths()}
+def openapi_document(registry: Registry, settings: Settings) -> dict[str, Any]:
+    """The whole document for the models in `registry`, stating bearer authentication when the
+    settings require it."""
+    models = list(registry)
+    default = next((model for model in models if model.name == settings.default_model), None)
+    examples = examples_for(default or (models[0] if models else None))
+    paths = {**_legacy_paths(examples, settings), **_v2_paths(examples)}
     for path, item in paths.items():
         tag = "Open Inference Protocol (v2)" if path.startswith("/v2") else "Existing API"
         for operation in item.values():
             operation["tags"] = [tag]
     paths.update(operations_paths())
-    components: dict[str, Any] = {"schemas": {**SCHEMAS, **OPERATIONS_SCHEMAS}}
-    components.update(common_answers(paths, auth, metrics_require_auth))
+    served = served_schemas(registry, settings.default_model, settings.max_batch_rows)
+    components: dict[str, Any] = {"schemas": {**SCHEMAS, **served, **OPERATIONS_SCHEMAS}}
+    auth = bool(settings.auth_tokens)
+    components.update(common_answers(paths, auth, settings.metrics_require_auth))
     return {
         "openapi": "3.1.0",
         "info": {

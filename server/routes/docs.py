@@ -9,9 +9,10 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from server.openapi import openapi_document
+from server.repository import Registry
 from server.responses import ORJSONResponse
 from server.routes.templated import Mount, Route
-from server.settings import Settings
+from server.state import ServingState
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -33,14 +34,19 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def docs_routes(settings: Settings) -> list[BaseRoute]:
+def docs_routes(state: ServingState) -> list[BaseRoute]:
     from openapi_ui_bundles import swagger_ui
 
-    # The document states the bearer scheme only when this server requires it.
-    document = openapi_document(bool(settings.auth_tokens), settings.metrics_require_auth)
+    # The document lists the served models and their contracts, so it is made again when the
+    # registry is replaced (a load, an unload, a new version); registries are never mutated.
+    built: list[tuple[Registry, bytes]] = []
 
     async def openapi(request: Request) -> Response:
-        return ORJSONResponse(document)
+        registry = state.registry
+        if not built or built[0][0] is not registry:
+            body = ORJSONResponse(openapi_document(registry, state.settings)).body
+            built[:] = [(registry, bytes(body))]
+        return Response(built[0][1], media_type=ORJSONResponse.media_type)
 
     async def docs(request: Request) -> Response:
         return HTMLResponse(PAGE)
