@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ids_inference import __version__
-from server.codecs.features import Matrix, describe, row
+from server.codecs.features import Matrix, describe, row, whole
 from server.errors import InvalidInput, Location, ModelNotFound, PayloadTooLarge, VersionNotFound
 from server.model import Model, Prediction
 from server.repository import Registry
@@ -80,13 +80,15 @@ def _model(registry: Registry, request: dict[str, Any], default: str, loc: Locat
 
 
 def model_version(value: Any, loc: Location) -> str | None:
-    """A requested version: a string or an integer (`"2"` or `2`); None or absent for the latest."""
+    """A requested version: a string or an integer (`"2"`, `2` or `2.0`); None or absent for the
+    latest."""
     if value is None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    number = whole(value)
+    if number is not None:
+        return str(number)
     raise InvalidInput(f"expected a string or an integer, got {describe(value)}", loc)
 
 

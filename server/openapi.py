@@ -97,10 +97,13 @@ SCHEMAS: dict[str, Any] = {
                     "type": "object",
                     "required": ["loc", "msg", "type"],
                     "properties": {
+                        # Not `prefixItems` (first: "body"): schemathesis 4.32 rewrites it
+                        # into a form its own check of response schemas then refuses.
                         "loc": {
+                            "description": '"body", then the field names and list indexes',
                             "type": "array",
-                            "prefixItems": [{"const": "body"}],
                             "items": {"type": ["string", "integer"]},
+                            "minItems": 1,
                         },
                         "msg": _STRING,
                         "type": _STRING,

@@ -256,7 +256,9 @@ def _enum(values: list[str]) -> dict[str, Any]:
 
 
 def _prediction(labels: list[str], versions: list[str], least_classes: int) -> dict[str, Any]:
-    probability = {"type": "number", "minimum": 0, "maximum": 1}
+    # null when the graph answers NaN: the server passes a model's output on as it is (a
+    # linear test model does on values near the float64 limit; trees on finite inputs do not).
+    probability = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
     return {
         "type": "object",
         "required": [

@@ -49,6 +49,16 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+def whole(value: Any) -> int | None:
+    """An integer, written `2` or `2.0`: JSON does not tell them apart, nor does the OpenAPI
+    document's JSON Schema (so a generated client may write either); None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def number(value: Any, loc: Location) -> float:
     """One feature value. Like the pydantic model of the existing service: JSON numbers,
     booleans and numeric strings (`"1.5"`, `"Infinity"`) are accepted; null and text are not."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from server.codecs.features import Matrix, describe
+from server.codecs.features import Matrix, describe, whole
 from server.codecs.json_body import decode_json
 from server.datatypes import V2_NUMERIC
 from server.errors import InvalidInput, Location, PayloadTooLarge
@@ -123,10 +123,12 @@ def _decode_features(
             (*loc, "datatype"),
         )
     shape = tensor.get("shape")
+    if isinstance(shape, list):
+        shape = [whole(dim) for dim in shape]
     if (
         not isinstance(shape, list)
         or len(shape) != 2
-        or not all(isinstance(dim, int) and not isinstance(dim, bool) for dim in shape)
+        or None in shape
         or shape[0] < 1
         or shape[1] != n_features
     ):

@@ -77,7 +77,8 @@ PREDICT = [
     pytest.param(with_row(model_version=None), id="version null"),
     pytest.param(with_row(model_version="3"), id="an unknown version"),
     pytest.param(with_row(model_version="01"), id="version with a leading zero"),
-    pytest.param(with_row(model_version=1.5), id="version a float"),
+    pytest.param(with_row(model_version=1.5), id="version a fraction"),
+    pytest.param(with_row(model_version=2.0), id="version a whole float"),
     pytest.param(with_row(model_version=True), id="version a boolean"),
     pytest.param([with_row()], id="a list, not an object"),
 ]  # fmt: skip
@@ -124,6 +125,9 @@ INFER = [
     pytest.param(tensor(shape=[0, 78], data=[]), id="no rows"),
     pytest.param(tensor(shape=[1, 77], data=ROW[:77]), id="77 columns"),
     pytest.param(tensor(shape=[1, 78, 1]), id="three dimensions"),
+    pytest.param(tensor(shape=[1.0, 78.0]), id="dimensions written as floats"),
+    pytest.param(tensor(shape=[1.5, 78]), id="a fractional dimension"),
+    pytest.param(tensor(shape=[True, 78]), id="a boolean dimension"),
     pytest.param(tensor(shape=[MAX_ROWS + 1, 78], data=ROW * (MAX_ROWS + 1)), id="too many rows"),
     pytest.param(tensor(data=ROW[:77]), id="data too short"),
     pytest.param(tensor(datatype="FP32"), id="FP32"),
@@ -237,7 +241,9 @@ def test_answers_match_the_published_schemas(
 
 def test_the_document_follows_the_served_models_and_settings(tmp_path: Path) -> None:
     write_artifact(tmp_path, "narrow", 3, n_features=5)
-    settings = Settings(artifacts_path=tmp_path, max_batch_rows=7, default_model="narrow")
+    settings = Settings(
+        artifacts_path=tmp_path, max_batch_rows=7, default_model="narrow", access_log=False
+    )
     with TestClient(create_app(settings)) as client:
         document = client.get("/openapi.json").json()
         schemas = document["components"]["schemas"]
