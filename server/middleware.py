@@ -278,4 +278,3 @@ async def _send_json(
         }
     )
     await send({"type": "http.response.body", "body": content})
-
