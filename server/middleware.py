@@ -1,6 +1,11 @@
 """Everything operations needs around a request, in one pure-ASGI middleware: the request id,
-authentication, the concurrency limit, the request timeout, metrics, the access log, the
-exception handlers and the answer to an unexpected error.
+authentication, the body size limit, the concurrency limit, the request timeout, metrics, the
+access log, the exception handlers and the answer to an unexpected error.
+
+A request takes a concurrency slot once its body is in, when work on it starts: the middleware
+reads the body (refusing it past the size limit, within the request timeout) and hands it to the
+app as it came. Counting from the head instead let clients trickling bodies hold every slot while
+sending nothing worth work, and the server refused everyone else until the timeout freed them.
 
 One layer rather than a stack of them: each layer of ASGI middleware costs a call and a wrapped
 `send` per request, and this one sits on the path of every single-row prediction. It also stands
@@ -29,6 +34,7 @@ from server.auth import HEALTH, METRICS, BearerAuth
 from server.errors import ServerError, ServiceUnavailable, Timeout, Unauthorized
 from server.logs import event
 from server.request_records import RUNS
+from server.requests import receive_body
 from server.routes.templated import TEMPLATE, UNMATCHED, TemplateFinder
 from server.state import ServingState
 
@@ -65,6 +71,7 @@ class Operations:
             else None
         )
         self.limit = settings.max_concurrency
+        self.max_body = settings.max_body_bytes
         self.in_flight = 0
         self.templates = TemplateFinder(routes)
         self._loop: asyncio.AbstractEventLoop | None = None  # known once the lifespan starts
@@ -81,12 +88,15 @@ class Operations:
         start = time.perf_counter()
         request_id: bytes | None = None
         authorization: bytes | None = None
+        declared: bytes | None = None  # the body's Content-Length
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 if _CLIENT_ID.fullmatch(value):
                     request_id = value
             elif name == b"authorization":
                 authorization = value
+            elif name == b"content-length":
+                declared = value
         if request_id is None:
             request_id = b"%s%x" % (self._prefix, next(self._counter))
         path: str = scope["path"]
@@ -100,9 +110,9 @@ class Operations:
         # Probes and scrapes neither count against the limit nor are refused by it.
         counted = path not in _QUIET
         if counted and self.limit and self.in_flight >= self.limit:
-            # Refused at once rather than queued: a queue only adds latency to an overload.
-            busy = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
-            await self._refuse(scope, send, (busy, [(b"retry-after", b"1")]), request_id, start)
+            # Refused at once rather than queued: a queue only adds latency to an overload. Full
+            # now, before its body: refused without reading it.
+            await self._refuse(scope, send, self._busy(), request_id, start)
             return
 
         state = self.state
@@ -119,13 +129,22 @@ class Operations:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id)]
             await send(message)
 
-        self.in_flight += counted
         values[slot] += 1.0
         if task is not None:
-            deadlines.start(task, start)
+            deadlines.start(task, start)  # the body's reading counts against the timeout too
         scope[_HANDLERS] = self._scope_handlers
+        taken = False  # a concurrency slot
         try:
-            await self.app(scope, receive, send_with_id)
+            if counted:
+                receive = await self._read_body(scope, receive, declared)
+                taken = not self.limit or self.in_flight < self.limit
+                self.in_flight += taken
+            if counted and not taken:  # the slots filled up while the body came in
+                scope[TEMPLATE] = self.templates.find(scope)
+                await _send_error(scope, send, *self._busy(), request_id)
+                status = ServiceUnavailable.status_code
+            else:
+                await self.app(scope, receive, send_with_id)
         except asyncio.CancelledError:
             if task is None or task not in deadlines.expired:
                 raise  # the server's shutdown, not our deadline
@@ -147,9 +166,30 @@ class Operations:
         finally:
             if task is not None:
                 deadlines.stop(task)
-            self.in_flight -= counted
+            self.in_flight -= taken
             values[slot] -= 1.0
         self._record(scope, status, start, request_id)
+
+    def _busy(self) -> Refusal:
+        busy = ServiceUnavailable(f"Busy: {self.limit} requests in progress; retry shortly")
+        return busy, [(b"retry-after", b"1")]
+
+    async def _read_body(self, scope: Scope, receive: Receive, declared: bytes | None) -> Receive:
+        """Read the whole body (413 past the size limit); the app gets a `receive` that answers
+        it in one message, then passes the client's messages on (a disconnect)."""
+        try:
+            body = await receive_body(receive, self.max_body, declared)
+        except BaseException:  # too large, the client gone, the timeout: before routing
+            scope[TEMPLATE] = self.templates.find(scope)
+            raise
+        pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def replay() -> Message:
+            if pending:
+                return pending.pop()
+            return await receive()
+
+        return replay
 
     async def _unexpected(
         self, scope: Scope, send: Send, error: Exception, status: int, request_id: bytes

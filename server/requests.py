@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from server.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
@@ -42,28 +43,33 @@ def require_media_type(request: Request, accepted: frozenset[str]) -> str | None
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused with 413 as soon as it exceeds `limit` bytes (decoded)."""
-    declared = header(request, b"content-length")
+    body = await receive_body(request.receive, limit, header(request, b"content-length"))
+    encoding = header(request, b"content-encoding")
+    if encoding is None or encoding.strip().lower() == "identity":
+        return body
+    return _decompress(body, encoding.strip().lower(), limit)
+
+
+async def receive_body(receive: Receive, limit: int, declared: str | bytes | None) -> bytes:
+    """The whole body as sent, refused with 413 as soon as it (or its declared Content-Length)
+    exceeds `limit` bytes; `ClientDisconnect` if the client leaves first."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body larger than {limit} bytes")
     # Read from `receive` directly: it is the hot path, and one small chunk is the usual case.
-    chunks = []
+    message = await receive()
+    chunks: list[bytes] = []
     size = 0
-    more = True
-    while more:
-        message = await request.receive()
+    while True:
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+        if not message.get("more_body", False):
+            return b"".join((*chunks, chunk)) if chunks else chunk
         chunks.append(chunk)
-        more = message.get("more_body", False)
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    encoding = header(request, b"content-encoding")
-    if encoding is None or encoding.strip().lower() == "identity":
-        return body
-    return _decompress(body, encoding.strip().lower(), limit)
+        message = await receive()
 
 
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes:

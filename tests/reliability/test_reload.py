@@ -15,14 +15,16 @@ import httpx
 import pytest
 
 from benchmarks.reliability.server import ServerProcess
-from benchmarks.reliability.traffic import Outcome, Request, Traffic, receive_response, tally
+from benchmarks.reliability.traffic import Outcome, Traffic, receive_response, tally
 from benchmarks.reliability.trickle import Trickle
 from tests.reliability.conftest import Record, profiles
 from tests.reliability.payloads import batch_request, binary_request, single_requests
 from tests.reliability.versions import add_version, drop_oldest, flip_byte
+from tests.server.artifact_builder import write_artifact
 
 QUIET = {"IDS_LOG_LEVEL": "warning"}
 MODEL = "random_forest"
+SLOW = "slow"  # tests.server.artifact_builder's slow model, added where a test needs it
 
 
 def steady_traffic(server: ServerProcess, connections: int = 16) -> Traffic:
@@ -131,15 +133,15 @@ def test_the_repository_deleted_while_serving_keeps_the_loaded_models_serving(
 
 
 class HeldRequest:
-    """A request sent but for its last byte: in progress on the server until `finish()`."""
+    """A batch for the `slow` model (about a millisecond a row), sent whole: it holds a
+    concurrency slot while it runs, for seconds; `finish()` waits for its answer. (A request
+    whose body is still coming holds none: test_slow_bodies_... below.)"""
 
-    def __init__(self, port: int, request: Request) -> None:
-        self.payload = request.encode()
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.socket.sendall(self.payload[:-1])
+    def __init__(self, port: int, rows: int) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.socket.sendall(binary_request(rows, SLOW).encode())
 
     def finish(self) -> int:
-        self.socket.sendall(self.payload[-1:])
         with self.socket:
             return receive_response(self.socket)[0]
 
@@ -154,14 +156,20 @@ def wait_until_refused(server: ServerProcess) -> None:
     raise AssertionError("the held requests never filled the concurrency limit")
 
 
-@pytest.mark.parametrize("extra", profiles(40, 2000))
+@pytest.mark.parametrize(("extra", "held_rows"), profiles((40, 600), (2000, 8000)))
 def test_overload_beyond_the_concurrency_limit_answers_503_at_once(
-    start: Callable[..., ServerProcess], repository: Path, record: Record, extra: int
+    start: Callable[..., ServerProcess],
+    repository: Path,
+    record: Record,
+    extra: int,
+    held_rows: int,
 ) -> None:
     limit = 4
-    server = start({"ARTIFACTS_PATH": str(repository), "IDS_MAX_CONCURRENCY": str(limit), **QUIET})
-    held = [HeldRequest(server.port, single_requests(1)[0]) for _ in range(limit)]
-    wait_until_refused(server)  # every held request's head has arrived: no slot is free
+    write_artifact(repository, SLOW, 1, slow=128)
+    env = {"IDS_MAX_CONCURRENCY": str(limit), "IDS_MAX_BATCH_ROWS": str(held_rows)}
+    server = start({"ARTIFACTS_PATH": str(repository), **env, **QUIET})
+    held = [HeldRequest(server.port, held_rows) for _ in range(limit)]
+    wait_until_refused(server)  # every held request runs: no slot is free
     connections = 8
     more = Traffic(
         server.port, single_requests(4), connections, per_connection=extra // connections
@@ -188,12 +196,6 @@ def test_overload_beyond_the_concurrency_limit_answers_503_at_once(
     assert finished == [200] * limit  # answered after every refusal: the 503s did not wait
 
 
-@pytest.mark.xfail(
-    reason="a request counts against IDS_MAX_CONCURRENCY from the moment its head arrives, so "
-    "trickling bodies hold the slots and everyone else is refused until the request timeout "
-    "(see benchmarks/reliability/triage.md)",
-    strict=True,
-)
 def test_slow_bodies_beyond_the_concurrency_limit_do_not_refuse_other_clients(
     start: Callable[..., ServerProcess], repository: Path
 ) -> None:
