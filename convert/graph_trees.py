@@ -7,17 +7,11 @@ from onnx import numpy_helper
 
 from convert.forest import Forest
 from convert.graph import INT32, ML_DOMAIN, GraphBuilder
-from convert.tree_groups import ProductTrees, product_trees
 
 BRANCH_LEQ = 0
 AGGREGATE_SUM = 1
 # Every integer up to 2**24 is a float32.
 EXACT_FLOAT32 = 1 << 24
-# Product trees pay while they stay small enough for the caches: on the binary CICIDS2017
-# XGBoost model (100 trees, 796 leaves) 40,000 product leaves walk 1.5x faster than the trees
-# one by one; on the multiclass one (600 trees, 12,465 leaves) 290,000 walk 4% slower and
-# 30,000 in groups of two no faster. Larger forests keep one output per tree.
-GROUPED_LEAVES = 1 << 16
 
 
 def _tree_ensemble(
@@ -54,46 +48,14 @@ def _tree_ensemble(
     )
 
 
-def _grouped_leaf_weights(
-    b: GraphBuilder, x32: str, products: ProductTrees, weights: np.ndarray, order: np.ndarray
-) -> str:
-    """float32 `[len(order), N]` from product trees: the operator gives each group's product
-    leaf, a lookup gives the weights of its member trees' leaves."""
-    n_groups, width = len(products.trees), products.members.shape[1]
-    numbers = np.arange(products.forest.n_leaves, dtype=np.float32)
-    outputs = _tree_ensemble(b, x32, products.forest, numbers, np.arange(n_groups))
-    leaves = b.op("Transpose", [b.op("Cast", [outputs], to=INT32)], perm=[1, 0])
-    # Past a group's last tree the table holds 0, never read.
-    table = np.where(products.members >= 0, weights[products.members], np.float32(0))
-    rows = b.op("Gather", [b.constant("group_leaf_weights", table), leaves], axis=0)
-    slots = b.constant("group_slots", np.array([n_groups * width, -1], dtype=np.int64))
-    per_slot = b.op("Reshape", [b.op("Transpose", [rows], perm=[0, 2, 1]), slots])
-    # Row g * width + i holds the i-th tree of group g; groups follow `order`.
-    position = np.empty(len(order), dtype=np.int64)
-    k = 0
-    for g, trees in enumerate(products.trees):
-        position[k : k + len(trees)] = g * width + np.arange(len(trees))
-        k += len(trees)
-    if np.array_equal(position, np.arange(n_groups * width)):
-        return per_slot
-    return b.op("Gather", [per_slot, b.constant("tree_slots", position.astype(np.int64))], axis=0)
-
-
 def add_leaf_weights(
-    b: GraphBuilder,
-    x32: str,
-    forest: Forest,
-    weights: np.ndarray,
-    layout: np.ndarray,
-    group_leaves: int = 0,
+    b: GraphBuilder, x32: str, forest: Forest, weights: np.ndarray, layout: np.ndarray
 ) -> str:
     """float32 `[*layout.shape, N]`: `weights` of the leaf each row reaches in tree `layout[...]`.
 
     `weights` hold one float32 value per global leaf. Rows come last so that the heads' sums
     over trees run over whole slices of rows. One output per tree costs onnxruntime no more
-    than packing several trees into one output, and leaves nothing to decode. With
-    `group_leaves`, consecutive trees are walked as product trees of up to that many leaves
-    (`tree_groups`), which pays for small trees (XGBoost's) and not for deep ones (a forest's).
+    than packing several trees into one output, and leaves nothing to decode.
     """
     weights = np.asarray(weights, dtype=np.float32)
     # Output k of the operator holds tree layout.flat[k].
@@ -104,14 +66,7 @@ def add_leaf_weights(
     # What each one-leaf tree always answers (0 for the other trees), in layout order.
     constant = np.where(one_leaf, weights[forest.leaf_offsets], np.float32(0))
     constant = constant[order][:, np.newaxis]
-    products = None
-    if forest.n_nodes > 0 and group_leaves > 1:
-        products = product_trees(forest, order.tolist(), group_leaves, GROUPED_LEAVES)
-        if products is not None and len(products.trees) == forest.n_trees:
-            products = None
-    if products is not None:
-        per_tree = _grouped_leaf_weights(b, x32, products, weights, order)
-    elif forest.n_nodes == 0:
+    if forest.n_nodes == 0:
         # Every tree is one leaf: the answer is the same for every row.
         rows = b.op("Shape", [x32], start=0, end=1)
         trees = b.constant("tree_count", np.array([len(order)], dtype=np.int64))

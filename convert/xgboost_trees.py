@@ -23,11 +23,6 @@ from convert.graph import INT64, GraphBuilder
 from convert.graph_trees import add_leaf_weights
 from convert.tree_model import TreeModel
 
-# Leaves per product tree (`tree_groups`): XGBoost's shallow trees, about five to a group on the
-# CICIDS2017 model, walk about 1.5x faster in onnxruntime than one by one; much larger products
-# outgrow the caches and the gain turns back.
-GROUP_LEAVES = 4096
-
 OBJECTIVES = ("binary:logistic", "multi:softprob")
 HYPERPARAMETERS = (
     "n_estimators",
@@ -121,7 +116,7 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
         # Leaf values as [rounds, N] (binary) or [rounds, classes, N]: each class's trees in the
         # order XGBoost adds them.
         layout = order[0] if binary else order.T
-        values = add_leaf_weights(b, x32, forest, table, layout, GROUP_LEAVES)
+        values = add_leaf_weights(b, x32, forest, table, layout)
         running = b.op("CumSum", [values, b.constant("round_axis", np.array(0, np.int64))])
         # [1, N] or [classes, N], then one row per flow.
         last = np.array([rounds - 1] if binary else rounds - 1, np.int64)
