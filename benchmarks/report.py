@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from benchmarks.compute import Measurement
 from benchmarks.http_load import HttpResult
 from benchmarks.results import Results, targets
+from benchmarks.timing import ROUNDS
 
 
 def seconds(value: float) -> str:
@@ -52,9 +53,11 @@ def _method(results: Results) -> list[str]:
         f"- Mode: {'quick (every part, shortened: indicative figures)' if s.quick else 'full'}.",
         f"- Data: {results.data}. Rows are cleaned as in training (±inf and NaN become 0) "
         "before any path sees them, so the pickle path can take them.",
-        "- Compute: every path of one model and batch size is timed in one interleaved loop "
-        "(`time.perf_counter_ns` around each call, garbage collector off), its calls spread "
-        "evenly over the run so that drift on a shared machine hits every path alike. "
+        "- Compute: every path of one model and batch size is timed in one loop of up to "
+        f"{ROUNDS} rounds (`time.perf_counter_ns` around each call, garbage collector off); "
+        "each round runs a block of every path's calls back to back, so that drift on a shared "
+        "machine hits every path alike while each path runs warm, as in a service of its own "
+        "(single calls interleaved would time each path with caches filled by another). "
         f"{compute.warmup} warm-up calls each, then about {compute.seconds:g} s of calls per path "
         f"({compute.min_reps} to {compute.max_reps} calls). Median and 99th percentile per call; "
         "rows/s at the median. Every path's labels and probabilities are checked against the "

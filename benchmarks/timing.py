@@ -1,8 +1,12 @@
-"""Timing alternatives side by side: warm-up, adaptive repetitions, interleaved calls.
+"""Timing alternatives side by side: warm-up, adaptive repetitions, interleaved blocks.
 
-Every alternative of one comparison is timed in the same loop, its calls spread evenly over the
-run, so that drift on a shared machine (another job starting, CPU frequency changing) hits them
-all alike and their ratio stays honest even when the absolute times move.
+Every alternative of one comparison is timed in the same loop, in rounds: each round runs a block
+of every alternative's calls back to back. Drift on a shared machine (another job starting, CPU
+frequency changing) hits them all alike, so their ratio stays honest even when the absolute times
+move; and within a block an alternative runs warm, as it would in a service of its own.
+Interleaving single calls instead would time each call right after another alternative's, with
+its caches filled by that one: measured here, a 10.6 us onnxruntime call took 31.7 us straight
+after a pickled XGBoost `predict_proba`.
 """
 
 from __future__ import annotations
@@ -58,20 +62,24 @@ def _time_call(call: Callable[[], object]) -> int:
     return time.perf_counter_ns() - start
 
 
+ROUNDS = 50  # blocks per alternative: drift is shared at this grain
+
+
 def interleaved(calls: Mapping[str, Callable[[], object]], budget: Budget) -> dict[str, Timing]:
     """Time every call: warm it up, size its repetitions to the budget, interleave the runs.
 
     A call's repetitions are `budget.seconds` over its warm-up median, clamped to
     [min_reps, max_reps]; a slow call makes fewer calls than a fast one, but each alternative's
-    calls are spread evenly over the same rounds. The garbage collector is off while timing (as
-    `timeit` does), so one alternative's garbage is not collected during another's call.
+    calls are spread evenly over the same rounds (at most `ROUNDS`), a block of them back to back
+    per round. The garbage collector is off while timing (as `timeit` does), so one
+    alternative's garbage is not collected during another's call.
     """
     warm: dict[str, list[int]] = {name: [] for name in calls}
     for _ in range(max(budget.warmup, 1)):
         for name, call in calls.items():
             warm[name].append(_time_call(call))
     reps = {name: budget.reps_for(float(np.median(times))) for name, times in warm.items()}
-    rounds = max(reps.values())
+    rounds = min(max(reps.values()), ROUNDS)
     samples: dict[str, list[int]] = {name: [] for name in calls}
     gc.collect()
     gc_was_enabled = gc.isenabled()

@@ -1,4 +1,4 @@
-"""The timing harness: repetitions follow the budget and alternatives are interleaved."""
+"""The timing harness: repetitions follow the budget and alternatives are interleaved in blocks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks.timing import Budget, Timing, interleaved
+from benchmarks.timing import ROUNDS, Budget, Timing, interleaved
 
 
 def recorder(log: list[str], name: str, sleep_s: float) -> Callable[[], None]:
@@ -31,6 +31,17 @@ def test_slow_call_gets_fewer_reps_spread_over_the_run() -> None:
     slow_at = [i for i, name in enumerate(measured) if name == "slow"]
     assert slow_at[0] < len(measured) / 2 < slow_at[-1]
     assert timings["slow"].median_s > timings["fast"].median_s
+
+
+def test_calls_run_in_blocks_of_one_alternative() -> None:
+    """At most ROUNDS switches from one alternative to the other: each runs warm in a block."""
+    log: list[str] = []
+    budget = Budget(seconds=0.05, warmup=1, min_reps=1000, max_reps=1000)
+    interleaved({"a": recorder(log, "a", 0), "b": recorder(log, "b", 0)}, budget)
+    measured = log[2:]  # after one warm-up round of both
+    assert measured.count("a") == measured.count("b") == 1000
+    switches = sum(1 for first, second in zip(measured, measured[1:]) if first != second)
+    assert ROUNDS <= switches < 2 * ROUNDS
 
 
 @pytest.mark.parametrize(
