@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 
@@ -40,7 +41,7 @@ def test_calls_run_in_blocks_of_one_alternative() -> None:
     interleaved({"a": recorder(log, "a", 0), "b": recorder(log, "b", 0)}, budget)
     measured = log[2:]  # after one warm-up round of both
     assert measured.count("a") == measured.count("b") == 1000
-    switches = sum(1 for first, second in zip(measured, measured[1:]) if first != second)
+    switches = sum(1 for first, second in itertools.pairwise(measured) if first != second)
     assert ROUNDS <= switches < 2 * ROUNDS
 
 
