@@ -11,13 +11,9 @@ from typing import Any
 from ids_inference import __version__
 from server.openapi_examples import Examples, examples_for
 from server.openapi_operations import OPERATIONS_SCHEMAS, common_answers, operations_paths
-from server.openapi_served import served_schemas
+from server.openapi_served import ref, served_schemas
 from server.repository import Registry
 from server.settings import Settings
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
@@ -28,7 +24,7 @@ def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
 
 
 def _answer(description: str, schema: str, example: Any = None) -> dict[str, Any]:
-    return {"description": description, "content": _json(_ref(schema), example)}
+    return {"description": description, "content": _json(ref(schema), example)}
 
 
 LEGACY_ERRORS = {
@@ -45,8 +41,8 @@ V2_ERRORS = {
     "415": _answer("Unsupported Content-Type or Content-Encoding", "V2Error"),
     "500": _answer("Unexpected error (logged with the request id)", "InternalError"),
 }
-NAME = {"name": "name", "in": "path", "required": True, "schema": _ref("ModelName")}
-VERSION = {"name": "version", "in": "path", "required": True, "schema": _ref("ModelVersion")}
+NAME = {"name": "name", "in": "path", "required": True, "schema": ref("ModelName")}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": ref("ModelVersion")}
 
 _NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 _SHAPE = {"type": "array", "items": {"type": "integer"}}
@@ -76,7 +72,7 @@ SCHEMAS: dict[str, Any] = {
             "total_predictions": {"type": "integer", "minimum": 1},
             "total_time_ms": {"type": "number", "minimum": 0},
             "avg_time_per_prediction_ms": {"type": "number", "minimum": 0},
-            "results": {"type": "array", "items": _ref("Prediction"), "minItems": 1},
+            "results": {"type": "array", "items": ref("Prediction"), "minItems": 1},
         },
     },
     "LegacyError": {
@@ -126,16 +122,16 @@ SCHEMAS: dict[str, Any] = {
             "name": _STRING,
             "versions": _STRINGS,
             "platform": _STRING,
-            "inputs": {"type": "array", "items": _ref("TensorMetadata")},
-            "outputs": {"type": "array", "items": _ref("TensorMetadata")},
+            "inputs": {"type": "array", "items": ref("TensorMetadata")},
+            "outputs": {"type": "array", "items": ref("TensorMetadata")},
         },
     },
     "InferResponse": {
         "type": "object",
         "required": ["model_name", "model_version", "outputs"],
         "properties": {
-            "model_name": _ref("ModelName"),
-            "model_version": _ref("ModelVersion"),
+            "model_name": ref("ModelName"),
+            "model_version": ref("ModelVersion"),
             "id": _STRING,
             "outputs": {
                 "type": "array",
@@ -176,7 +172,7 @@ def _infer(parameters: list[dict[str, Any]], examples: Examples) -> dict[str, An
             "requestBody": {
                 "required": True,
                 "content": {
-                    **_json(_ref("InferRequest"), examples.infer),
+                    **_json(ref("InferRequest"), examples.infer),
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 },
             },
@@ -184,7 +180,7 @@ def _infer(parameters: list[dict[str, Any]], examples: Examples) -> dict[str, An
                 "200": {
                     "description": "Outputs (JSON, or JSON header + binary data)",
                     "content": {
-                        **_json(_ref("InferResponse"), examples.infer_answer),
+                        **_json(ref("InferResponse"), examples.infer_answer),
                         "application/octet-stream": {
                             "schema": {"type": "string", "format": "binary"}
                         },
@@ -217,8 +213,8 @@ def _model_paths(
                         "type": "object",
                         "required": ["name", "version", "ready"],
                         "properties": {
-                            "name": _ref("ModelName"),
-                            "version": _ref("ModelVersion"),
+                            "name": ref("ModelName"),
+                            "version": ref("ModelVersion"),
                             "ready": {"const": True},
                         },
                     },
@@ -286,7 +282,7 @@ def _legacy_paths(examples: Examples, settings: Settings) -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": _json(
-                        _ref("PredictRequest"),
+                        ref("PredictRequest"),
                         examples.predict,
                     ),
                 },
@@ -308,27 +304,27 @@ def _legacy_paths(examples: Examples, settings: Settings) -> dict[str, Any]:
                         "in": "query",
                         "required": False,
                         "description": "the model for a CSV body",
-                        "schema": {**_ref("ModelName"), "default": settings.default_model},
+                        "schema": {**ref("ModelName"), "default": settings.default_model},
                     },
                     {
                         "name": "model_version",
                         "in": "query",
                         "required": False,
                         "description": "its version for a CSV body (the latest when absent)",
-                        "schema": _ref("ModelVersion"),
+                        "schema": ref("ModelVersion"),
                     },
                 ],
                 "requestBody": {
                     "required": True,
                     "content": {
-                        **_json(_ref("BatchRequest"), examples.batch),
+                        **_json(ref("BatchRequest"), examples.batch),
                         **csv_text,
                     },
                 },
                 "responses": {
                     "200": {
                         "description": "One result per flow, in input order",
-                        "content": {**_json(_ref("BatchPrediction")), **csv_text},
+                        "content": {**_json(ref("BatchPrediction")), **csv_text},
                     },
                     **LEGACY_ERRORS,
                 },

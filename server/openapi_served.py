@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from server.datatypes import V2_NUMERIC
+from server.model import Model
 from server.repository import Registry
 
 _STRING = {"type": "string"}
@@ -65,8 +66,10 @@ def groups(registry: Registry) -> list[Group]:
     in their features is split per version."""
     entries: dict[tuple[Contract, tuple[str, ...], bool], list[str]] = {}
     for latest in registry:
-        models = [model for model in registry.every_version() if model.name == latest.name]
-        contracts = {model.version: _contract(model) for model in models}
+        contracts = {
+            version: _contract(registry.get(latest.name, version))
+            for version in registry.versions(latest.name)
+        }
         if len(set(contracts.values())) == 1:
             key = (contracts[latest.version], tuple(contracts), True)
             entries.setdefault(key, []).append(latest.name)
@@ -80,7 +83,7 @@ def groups(registry: Registry) -> list[Group]:
     ]
 
 
-def _contract(model: Any) -> Contract:
+def _contract(model: Model) -> Contract:
     manifest = model.manifest
     return Contract(
         model.schema.names,
@@ -89,12 +92,13 @@ def _contract(model: Any) -> Contract:
     )
 
 
-def _ref(name: str) -> dict[str, str]:
+def ref(name: str) -> dict[str, str]:
+    """A reference to a schema of the document's components."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _features(names: tuple[str, ...]) -> dict[str, Any]:
-    value = _ref("FeatureValue")
+    value = ref("FeatureValue")
     return {
         "description": f"The {len(names)} features: a list in the model's feature order, or an "
         "object of every feature name (the CSV header's) -> value; other names are refused. "
@@ -280,7 +284,7 @@ def _prediction(labels: list[str], versions: list[str], least_classes: int) -> d
                 "additionalProperties": probability,
                 "minProperties": least_classes,
             },
-            "model_used": _ref("ModelName"),
+            "model_used": ref("ModelName"),
             "model_version": _enum(versions),
             "inference_time_ms": {"type": "number", "minimum": 0},
             "timestamp": {
@@ -315,7 +319,7 @@ def served_schemas(registry: Registry, default_model: str, max_rows: int) -> dic
         "BatchRequest": {
             "description": f"1 to IDS_MAX_BATCH_ROWS ({max_rows}) requests, each for any model",
             "type": "array",
-            "items": _ref("PredictRequest"),
+            "items": ref("PredictRequest"),
             "minItems": 1,
             "maxItems": max_rows,
         },
