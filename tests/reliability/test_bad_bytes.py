@@ -191,10 +191,13 @@ def test_arbitrary_requests_get_clean_client_errors(
     server_paths = [str(PROJECT_ROOT), str(test_repository)]
     statuses: Counter[int] = Counter()
 
+    # derandomize: the same cases every run, so the coverage check below cannot flake (a random
+    # run of 500 once drew no request that a decoder accepts, and no 200).
     @settings(
         max_examples=examples,
         deadline=None,
         database=None,
+        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(request=requests())
