@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("models.train", "train the pickle set from CICIDS2017 CSVs or synthetic flows"),
     "convert": ("convert.cli", "convert a pickle set into a parity-checked ONNX model repository"),
     "serve": ("server.cli", "serve an ONNX model repository over HTTP"),
+    "score": ("score.cli", "score flow files (CSV, gzip'd CSV, Parquet) with the ONNX models"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
 }
 
