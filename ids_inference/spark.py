@@ -83,14 +83,18 @@ def score(
         labelled = Scorer(scorer.models, specs, identifiers, batch_rows)
         for frame in batches:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.rename_columns([column_name(i) for i in range(table.num_columns)])
             scored = score_table(table, layout, labelled)
             if scored.bad or scored.blank:
                 reason = scored.bad[0].reason if scored.bad else "every feature is null"
                 raise BadRowError(f"a row of the DataFrame cannot be scored: {reason}")
             yield scored.table.to_pandas()
 
-    return df.mapInPandas(score_batches, schema)
+    # Columns go to Python under their positions' names (`c0`, `c1`, ...), the names the
+    # layout reads them by: Spark cannot even pass on a column whose name holds a dot
+    # (`Fwd Header Length.1`), and unused columns stay in the JVM.
+    used = sorted({*layout.features, *(position for _, position in layout.identifiers)})
+    positional = df.toDF(*[column_name(i) for i in range(len(df.columns))])
+    return positional.select(*[column_name(i) for i in used]).mapInPandas(score_batches, schema)
 
 
 def _stage(root: Path, models: Sequence[Any]) -> Path:
