@@ -6,6 +6,7 @@ per process, on its first chunk, and kept (`scorer_for`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class Result:
     blank: int
     counts: list[dict[str, int]]
     progress: int
+    seconds: dict[str, float]  # per stage, in the worker
 
 
 def process(key: ScorerKey, task: Task) -> Result:
@@ -93,26 +95,39 @@ def process(key: ScorerKey, task: Task) -> Result:
         ]
         return Result(
             task.index, task.source, scored.table, rejected, table.num_rows, scored.blank,
-            scored.counts, task.progress,
+            scored.counts, task.progress, scored.seconds,
         )
+    start = time.perf_counter()
     data = task.data if task.data is not None else _read_range(task)
+    read_done = time.perf_counter()
     table, invalid = read_csv_block(data, layout, typed=True)
+    parse_done = time.perf_counter()
     scored = score_table(table, layout, scorer)
-    rejected = [
-        Rejected(layout.source, number, WRONG_WIDTH, reason, text)
-        for number, reason, text in invalid
-    ]
-    if scored.bad:
-        lines, starts, ends = _row_lines(data, {number for number, _, _ in invalid})
-        for cell in scored.bad:
-            line = int(lines[cell.row])
-            text = data[starts[line - 1] : ends[line - 1]].decode("utf-8", errors="replace")
-            rejected.append(Rejected(layout.source, line, cell.kind, cell.reason, text.rstrip("\r")))
+    seconds = {"read": read_done - start, "parse": parse_done - read_done, **scored.seconds}
+    blank = scored.blank
+    rejected: list[Rejected] = []
+    if invalid or scored.bad or _has_empty_lines(data):
+        # Arrow numbers rows by the non-empty lines it saw; map them back to the file's lines.
+        numbers, starts, ends = _line_index(data)
+        blank += len(starts) - len(numbers)
+        skipped = set()
+        for number, reason, text in invalid:
+            line = int(numbers[number - 1])
+            skipped.add(line)
+            rejected.append(Rejected(layout.source, line, WRONG_WIDTH, reason, text))
+        if scored.bad:
+            lines = numbers[~np.isin(numbers, list(skipped))] if skipped else numbers
+            for cell in scored.bad:
+                line = int(lines[cell.row])
+                text = data[starts[line - 1] : ends[line - 1]].decode("utf-8", errors="replace")
+                rejected.append(
+                    Rejected(layout.source, line, cell.kind, cell.reason, text.rstrip("\r"))
+                )
         rejected.sort(key=lambda row: row.line)
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return Result(
-        task.index, task.source, scored.table, rejected, count, scored.blank, scored.counts,
-        task.progress,
+        task.index, task.source, scored.table, rejected, count, blank, scored.counts,
+        task.progress, seconds,
     )
 
 
@@ -152,7 +167,7 @@ def read_csv_block(
         table = pa_csv.read_csv(
             pa.py_buffer(data),
             read_options=pa_csv.ReadOptions(
-                column_names=names, use_threads=False, block_size=max(len(data) + 1, 1 << 20)
+                column_names=names, use_threads=False
             ),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=wrong_width),
             convert_options=pa_csv.ConvertOptions(
@@ -171,20 +186,20 @@ def read_csv_block(
     return table, invalid
 
 
-def _row_lines(
-    data: bytes, skipped: set[int]
-) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[int], list[int]]:
-    """The line (from 1) each table row came from, and every line's start and end offsets:
-    Arrow skips empty lines and the lines it was told to skip."""
+def _has_empty_lines(data: bytes) -> bool:
+    return b"\n\n" in data or b"\n\r\n" in data or data.startswith((b"\n", b"\r\n"))
+
+
+def _line_index(data: bytes) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[int], list[int]]:
+    """The numbers (from 1) of the non-empty lines, the ones Arrow reads rows from, and every
+    line's start and end offsets."""
     buffer = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buffer == 10)
     if len(data) and data[-1:] != b"\n":
         ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
     lengths = ends - starts
-    first = buffer[np.minimum(starts, max(len(buffer) - 1, 0))] if len(buffer) else starts
+    first = buffer[np.minimum(starts, max(len(buffer) - 1, 0))]
     empty = (lengths == 0) | ((lengths == 1) & (first == 13))
-    numbers = np.arange(1, len(ends) + 1)[~empty]
-    if skipped:
-        numbers = numbers[~np.isin(numbers, list(skipped))]
+    numbers = np.arange(1, len(ends) + 1, dtype=np.int64)[~empty]
     return numbers, starts.tolist(), ends.tolist()

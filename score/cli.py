@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from server.settings import usable_cores
 from score.errors import ScoreError
 from score.models import ModelSpec, default_artifacts, default_model
 from score.progress import Progress
-from score.run import ON_BAD_ROW, Run, score_files
+from score.run import BATCH_ROWS, CHUNK_ROWS, ON_BAD_ROW, WORKERS, Run, score_files
 
 
 def _positive(text: str) -> int:
@@ -65,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
         f"{usable_cores()} here)",
     )
     parser.add_argument(
+        "--workers",
+        choices=WORKERS,
+        default="threads",
+        help="run the jobs as threads of this process, sharing its sessions (default), or as "
+        "processes of their own",
+    )
+    parser.add_argument(
         "--threads", type=_positive, default=1, help="onnxruntime threads per job (default 1)"
     )
     parser.add_argument(
@@ -78,14 +86,20 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--chunk-rows",
         type=_positive,
-        default=50_000,
-        help="rows read, scored and written at a time (default 50000)",
+        default=CHUNK_ROWS,
+        help=f"rows read, scored and written at a time (default {CHUNK_ROWS})",
     )
     parser.add_argument(
         "--batch-rows",
         type=int,
-        default=0,
-        help="rows per onnxruntime run within a chunk (default 0: the whole chunk)",
+        default=BATCH_ROWS,
+        help=f"rows per onnxruntime run within a chunk (default {BATCH_ROWS}; 0: the whole chunk)",
+    )
+    parser.add_argument(
+        "--summary-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the summary as JSON (rows, predictions, rejected rows, seconds per stage)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress and no summary")
     return parser
@@ -102,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunk_rows=args.chunk_rows,
         batch_rows=max(args.batch_rows, 0),
         on_bad_row=args.on_bad_row,
+        workers=args.workers,
         specs=(),
     )
     progress = Progress(
@@ -120,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if not args.quiet:
         print(summary.render())
+    if args.summary_json is not None:
+        args.summary_json.write_text(json.dumps(summary.as_json(), indent=2) + "\n")
     return 0
 
 

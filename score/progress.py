@@ -27,7 +27,7 @@ class Progress:
     rows: int = 0
     done_bytes: int = 0
     _start: float = field(default_factory=time.monotonic)
-    _shown: float = 0.0
+    _shown: float = field(default_factory=time.monotonic)
 
     def update(self, rows: int, done_bytes: int) -> None:
         self.rows += rows
@@ -74,6 +74,24 @@ class Summary:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # model -> label -> rows
     seconds: float = 0.0
     rejected_file: str | None = None
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, summed over jobs
+
+    def add_stages(self, seconds: dict[str, float]) -> None:
+        for stage, value in seconds.items():
+            self.stages[stage] = self.stages.get(stage, 0.0) + value
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "output": self.output,
+            "inputs": self.inputs,
+            "rows": self.rows,
+            "blank_lines": self.blank,
+            "rejected": self.rejected,
+            "rejected_file": self.rejected_file,
+            "predictions": self.counts,
+            "seconds": self.seconds,
+            "stage_seconds": self.stages,
+        }
 
     def add_counts(self, model: str, counts: dict[str, int]) -> None:
         mine = self.counts.setdefault(model, {})

@@ -9,6 +9,7 @@ scored, not a bad row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,10 +88,12 @@ class Scored:
     bad: list[BadCell]  # the first problem of every bad row, by row
     blank: int
     counts: list[dict[str, int]]  # per model: prediction -> rows
+    seconds: dict[str, float]  # where the time went: features, onnxruntime, output
 
 
 def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
     """Score one chunk: every row with numbers in all its feature columns, in order."""
+    start = time.perf_counter()
     matrix, bad, blank_rows = _features(table, layout)
     keep: np.ndarray[Any, np.dtype[np.bool_]] | None = None
     if bad or blank_rows:
@@ -98,6 +101,8 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
         keep[[cell.row for cell in bad]] = False
         keep[blank_rows] = False
         matrix = matrix[keep]
+    features_done = time.perf_counter()
+    run_seconds = 0.0
     columns: list[pa.Array | pa.ChunkedArray] = []
     present = dict(layout.identifiers)
     for name in scorer.identifiers:
@@ -109,7 +114,9 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
     counts = []
     for model, index in zip(scorer.models, scorer._columns, strict=True):
         rows = matrix if index is None else np.ascontiguousarray(matrix[:, index])
+        run_start = time.perf_counter()
         labels, probabilities = predict(model, rows, scorer.batch_rows)
+        run_seconds += time.perf_counter() - run_start
         predicted = pa.array(labels, type=pa.string())
         columns.append(predicted)
         columns += [pa.array(probabilities[:, k]) for k in range(probabilities.shape[1])]
@@ -126,7 +133,12 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
             )
         )
     output = pa.Table.from_arrays(columns, schema=scorer.schema)
-    return Scored(output, bad, len(blank_rows), counts)
+    seconds = {
+        "features": features_done - start,
+        "onnxruntime": run_seconds,
+        "output": time.perf_counter() - features_done - run_seconds,
+    }
+    return Scored(output, bad, len(blank_rows), counts, seconds)
 
 
 def predict(

@@ -159,24 +159,27 @@ def test_a_bad_row_stops_the_run_naming_file_and_line(
 def test_skipped_rows_are_counted_and_listed_beside_the_output(
     flows: Path, score: Score, tmp_path: Path
 ) -> None:
-    changes = {**bad_lines(flows), 30: "," * 78, 31: ""}
+    bad = bad_lines(flows)
+    # An empty line and a line of bare commas are blank; the bad line after them keeps its number.
+    changes = {**bad, 30: "," * 78, 31: "", 40: bad[9]}
     source = with_lines(flows, tmp_path / "bad.csv", changes)
     output = tmp_path / "out.parquet"
     done = score(source, "-o", output, "--on-bad-row", "skip", "--chunk-rows", "7")
     assert done.code == 0, done.err
-    assert read(output).num_rows == ROWS - 5
+    assert read(output).num_rows == ROWS - 6
     with (tmp_path / "out.parquet.rejected.csv").open(newline="") as handle:
         rejected = list(csv.DictReader(handle))
     assert [(row["file"], row["line"]) for row in rejected] == [
         (str(source), "4"),
         (str(source), "9"),
         (str(source), "20"),
+        (str(source), "40"),
     ]
-    assert [row["raw line"] for row in rejected] == [changes[4], changes[9], changes[20]]
+    assert [row["raw line"] for row in rejected] == [changes[n] for n in (4, 9, 20, 40)]
     assert rejected[1]["reason"] == "column 'Flow Bytes/s' holds 'abc', not a number"
-    assert "3 row(s) rejected (empty numeric value 1, text in a numeric column 1, " in done.out
+    assert "4 row(s) rejected (empty numeric value 1, text in a numeric column 2, " in done.out
     assert "wrong column count 1)" in done.out
-    assert "1 blank line(s) skipped" in done.out
+    assert "2 blank line(s) skipped" in done.out
 
 
 def test_a_clean_run_removes_an_old_rejected_file(
