@@ -88,12 +88,12 @@ class Scored:
     bad: list[BadCell]  # the first problem of every bad row, by row
     blank: int
     counts: list[dict[str, int]]  # per model: prediction -> rows
-    seconds: dict[str, float]  # where the time went: features, onnxruntime, output
+    seconds: dict[str, float]  # CPU seconds of the stages: features, onnxruntime, output
 
 
 def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
     """Score one chunk: every row with numbers in all its feature columns, in order."""
-    start = time.perf_counter()
+    start = time.thread_time()
     matrix, bad, blank_rows = _features(table, layout)
     keep: np.ndarray[Any, np.dtype[np.bool_]] | None = None
     if bad or blank_rows:
@@ -101,7 +101,7 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
         keep[[cell.row for cell in bad]] = False
         keep[blank_rows] = False
         matrix = matrix[keep]
-    features_done = time.perf_counter()
+    features_done = time.thread_time()
     run_seconds = 0.0
     columns: list[pa.Array | pa.ChunkedArray] = []
     present = dict(layout.identifiers)
@@ -114,9 +114,9 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
     counts = []
     for model, index in zip(scorer.models, scorer._columns, strict=True):
         rows = matrix if index is None else np.ascontiguousarray(matrix[:, index])
-        run_start = time.perf_counter()
+        run_start = time.thread_time()
         labels, probabilities = predict(model, rows, scorer.batch_rows)
-        run_seconds += time.perf_counter() - run_start
+        run_seconds += time.thread_time() - run_start
         predicted = pa.array(labels, type=pa.string())
         columns.append(predicted)
         columns += [pa.array(probabilities[:, k]) for k in range(probabilities.shape[1])]
@@ -136,7 +136,7 @@ def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
     seconds = {
         "features": features_done - start,
         "onnxruntime": run_seconds,
-        "output": time.perf_counter() - features_done - run_seconds,
+        "output": time.thread_time() - features_done - run_seconds,
     }
     return Scored(output, bad, len(blank_rows), counts, seconds)
 
@@ -162,7 +162,7 @@ def _features(table: pa.Table, layout: Layout) -> tuple[Matrix, list[BadCell], l
     """The feature matrix `[rows, features]` (C order, as onnxruntime takes it), the first bad
     cell of each bad row, and the blank rows."""
     rows = table.num_rows
-    matrix = np.empty((rows, len(layout.features)), dtype=np.float64)
+    by_column = np.empty((len(layout.features), rows), dtype=np.float64)
     problems: dict[int, BadCell] = {}
     empty: np.ndarray[Any, np.dtype[np.bool_]] | None = None  # rows null in every column so far
     blank_possible = True
@@ -179,7 +179,7 @@ def _features(table: pa.Table, layout: Layout) -> tuple[Matrix, list[BadCell], l
                     problems[row] = BadCell(row, EMPTY, f"column {header!r} is empty")
         else:
             blank_possible = False
-        matrix[:, j] = column.to_numpy()
+        _fill(by_column[j], column)
     blank: list[int] = []
     if blank_possible and empty is not None and empty.any():
         for _, position in layout.identifiers:
@@ -189,7 +189,29 @@ def _features(table: pa.Table, layout: Layout) -> tuple[Matrix, list[BadCell], l
         blank = np.flatnonzero(empty).tolist()
         for row in blank:
             problems.pop(row, None)
-    return matrix, [problems[row] for row in sorted(problems)], blank
+    return _row_major(by_column), [problems[row] for row in sorted(problems)], blank
+
+
+def _fill(target: Matrix, column: pa.ChunkedArray) -> None:
+    """Copy a column's chunks into one row of the column-major matrix (nulls become NaN)."""
+    offset = 0
+    for chunk in column.chunks:
+        target[offset : offset + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        offset += len(chunk)
+
+
+TRANSPOSE_ROWS = 256  # 78 x 256 float64 (160 KB) stays in L2 while it is transposed
+
+
+def _row_major(by_column: Matrix) -> Matrix:
+    """`by_column.T` as a C-order matrix, transposed block by block: numpy's one-go transpose
+    (or filling a row-major matrix column by column) misses the cache on every row, and took
+    5x longer on a 20,000-row chunk."""
+    columns, rows = by_column.shape
+    matrix = np.empty((rows, columns), dtype=np.float64)
+    for start in range(0, rows, TRANSPOSE_ROWS):
+        matrix[start : start + TRANSPOSE_ROWS] = by_column[:, start : start + TRANSPOSE_ROWS].T
+    return matrix
 
 
 def _numbers(
