@@ -39,6 +39,7 @@ def mixed() -> dict[str, float]:
     """ROW keyed by the three namings in turn."""
     return {name_in(name, NAMINGS[i % 3]) or name: v for i, (name, v) in enumerate(NAMED.items())}
 
+
 MAX_ROWS = 1000  # the `settings` fixture's
 
 
