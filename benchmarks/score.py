@@ -7,9 +7,9 @@ For every model and job count, in one run, interleaved round by round:
 - end to end: `ids-inference score FILE -o OUT.parquet --jobs J` as a user runs it (a process of
   its own), rows/s from its wall time, peak RSS of its process tree sampled every 50 ms, and the
   seconds it spent per stage (`--summary-json`);
-- in-process compute: the same model's onnxruntime session on rows already in memory, at the
-  same thread count (the better of one session with J intra-op threads and J threads of one
-  intra-op thread each, run as the command line runs it: 2,000 rows at a time);
+- in-process compute: the same model through the server's inference core on rows already in
+  memory, at the same thread count, in the command line's chunks (the better of one model whose
+  large batches use J threads and J threads sharing a one-thread model);
 - the old way: pandas `read_csv` of the file, the training's cleaning, the pickled scaler, and the
   pickled model's own `predict` and `predict_proba` (n_jobs = J).
 Then peak RSS end to end on the file and on one twice its size. Writes
@@ -32,22 +32,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from benchmarks.machine import describe_machine, library_versions
 from benchmarks.pickles import PickleSet, load_pickle_set
-from benchmarks.predictors import latest_onnx
 from benchmarks.prepare import PROJECT_ROOT, find_data, prepare
 from benchmarks.score_report import render
 from models.features import FEATURE_NAMES
 from models.make_csv import write_synthetic_csv
-from server.model import session_options
+from score.layout import locate
+from score.models import ModelSpec, load_models
+from score.run import BATCH_ROWS, CHUNK_ROWS
+from score.scoring import predict
+from server.model import Model
 
 MODELS = ("random_forest", "xgboost", "decision_tree")
 COMPUTE_ROWS = 200_000  # rows the in-process compute runs over (tree cost is per row)
-RUN_ROWS = 2_000  # the command line's rows per onnxruntime run
 SAMPLE_SECONDS = 0.05
 
 
@@ -191,46 +192,35 @@ def end_to_end(path: Path, artifacts: Path, model: str, jobs: int, work: Path) -
 
 
 def load_rows(path: Path, rows: int) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The first `rows` flows' 78 features, as the command line reads them."""
+    """The first `rows` flows' 78 features, found in the header as the command line finds them."""
     with path.open("rb") as handle:
         head = b"".join(handle.readline() for _ in range(rows + 1))
     table = pa_csv.read_csv(pa.py_buffer(head))
-    positions = _feature_positions(table.column_names)
+    layout = locate(table.column_names, FEATURE_NAMES, path.name)
     return np.ascontiguousarray(
-        np.column_stack([table.column(p).to_numpy().astype(np.float64) for p in positions])
+        np.column_stack([table.column(p).to_numpy().astype(np.float64) for p in layout.features])
     )
 
 
-def _feature_positions(header: list[str]) -> list[int]:
-    from score.layout import column_keys
-    from server.codecs.features import normalise
+def compute(artifacts: Path, model: str, rows: np.ndarray[Any, Any], jobs: int) -> tuple[float, str]:
+    """Rows/s of the server's inference core (`server.model.Model.predict`, large batches: the
+    batch graph when the artifact has one) on rows in memory at `jobs` threads, in the command
+    line's chunks: the better of one model whose large batches use `jobs` threads and `jobs`
+    threads sharing a one-thread model."""
+    wide = load_models(artifacts, (ModelSpec(model),), jobs)[0]
+    narrow = load_models(artifacts, (ModelSpec(model),), 1)[0] if jobs > 1 else wide
 
-    keys = {key: i for i, key in reversed(list(enumerate(column_keys(header))))}
-    return [keys[normalise(name)] for name in FEATURE_NAMES]
+    def run(loaded: Model, part: np.ndarray[Any, Any]) -> None:
+        for start in range(0, len(part), CHUNK_ROWS):
+            predict(loaded, part[start : start + CHUNK_ROWS], BATCH_ROWS)
 
-
-def compute(model_file: Path, rows: np.ndarray[Any, Any], jobs: int) -> tuple[float, str]:
-    """Rows/s of the session on rows in memory at `jobs` threads: the better of one session with
-    `jobs` intra-op threads and `jobs` threads sharing a one-thread session."""
-    options = session_options(jobs, spinning=False)
-    wide = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-    narrow = ort.InferenceSession(
-        str(model_file), session_options(1, spinning=False), providers=["CPUExecutionProvider"]
-    )
-    outputs = ["label", "probabilities"]
-
-    def run(session: ort.InferenceSession, part: np.ndarray[Any, Any]) -> None:
-        for start in range(0, len(part), RUN_ROWS):
-            session.run(outputs, {"features": part[start : start + RUN_ROWS]})
-
-    run(wide, rows[: 4 * RUN_ROWS])  # warm
+    run(wide, rows[:CHUNK_ROWS])  # warm
     start = time.perf_counter()
     run(wide, rows)
     wide_rate = len(rows) / (time.perf_counter() - start)
     if jobs == 1:
-        return wide_rate, "one session, 1 thread"
-    parts = np.array_split(rows, jobs)
-    threads = [threading.Thread(target=run, args=(narrow, part)) for part in parts]
+        return wide_rate, "1 thread"
+    threads = [threading.Thread(target=run, args=(narrow, p)) for p in np.array_split(rows, jobs)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -239,7 +229,7 @@ def compute(model_file: Path, rows: np.ndarray[Any, Any], jobs: int) -> tuple[fl
     split_rate = len(rows) / (time.perf_counter() - start)
     if split_rate > wide_rate:
         return split_rate, f"{jobs} threads on a 1-thread session"
-    return wide_rate, f"one session, {jobs} intra-op threads"
+    return wide_rate, f"one model, {jobs} threads"
 
 
 # --- the old way ----------------------------------------------------------------------------
@@ -319,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {round_number + 1}: {model}, {jobs} job(s)", file=sys.stderr)
                 run = end_to_end(path, prepared.artifacts_dir, model, jobs, work)
                 entry.end_to_end.append(run)
-                rate, how = compute(latest_onnx(prepared.artifacts_dir, model), rows, jobs)
+                rate, how = compute(prepared.artifacts_dir, model, rows, jobs)
                 entry.compute_rows_per_s.append(rate)
                 entry.compute_how.append(how)
                 predict_seconds = old_way(pickles, model, features, jobs)

@@ -69,9 +69,11 @@ def render(document: dict[str, Any]) -> str:
     all_rss += [run["peak_rss_bytes"] for run in memory]
     lines += [
         "",
-        "In-process compute: the model's onnxruntime session on "
-        f"{document['compute_rows']:,} rows already in memory, 2,000 rows a run (the better of "
-        "one session with J intra-op threads and J threads on a one-thread session). Old way: "
+        "In-process compute: the model through the server's inference core "
+        "(`server.model.Model.predict`, large batches) on "
+        f"{document['compute_rows']:,} rows already in memory, in the command line's chunks "
+        "(the better of one model whose large batches use J threads and J threads sharing a "
+        "one-thread model). Old way: "
         "pandas `read_csv` of the whole file, the training's cleaning, the pickled scaler, "
         "`predict` and `predict_proba` with `n_jobs` = J (the decision tree has none).",
         "",

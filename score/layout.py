@@ -1,9 +1,11 @@
 """Where an input keeps the model features and the identifier columns, found from its header.
 
-Column names compare without whitespace (flow extractors write ` Flow Duration`); a repeated name
-gets pandas' suffixes (`.1`, `.2`), as the CICIDS2017 files write `Fwd Header Length` twice and the
-second is the feature `Fwd Header Length.1`. Readers name the columns `c0`, `c1`, ... by position,
-so a header with repeats (or blanks) never confuses them.
+Names are found in any naming of `flows.columns` (CICIDS2017's, CICFlowMeter's, CSE-CIC-IDS2018's),
+ignoring whitespace and case; a repeated name gets pandas' suffix (the CICIDS2017 files write
+`Fwd Header Length` twice, the second is `Fwd Header Length.1`), and a file that writes it once
+(the other namings) has the second restored from the first, as every reader of the project does.
+Readers name the columns `c0`, `c1`, ... by position, so a header's repeats and blanks never
+confuse them.
 """
 
 from __future__ import annotations
@@ -11,35 +13,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.codecs.features import name_list, normalise
+from flows.columns import IDENTIFIERS as FLOW_IDENTIFIERS
+from flows.columns import LABEL_COLUMN, AmbiguousColumnsError, NameLookup, key
+from server.codecs.features import name_list
 
 from score.errors import ScoreError
 
-# Copied into the output when an input has them, in this order and under these names.
-IDENTIFIERS: tuple[str, ...] = (
-    "Flow ID",
-    "Source IP",
-    "Source Port",
-    "Destination IP",
-    "Destination Port",
-    "Protocol",
-    "Timestamp",
-    "Label",
-)
+# Copied into the output when an input has them, in this order, under their CICIDS2017 names.
+IDENTIFIERS: tuple[str, ...] = (*FLOW_IDENTIFIERS[:4], "Destination Port", *FLOW_IDENTIFIERS[4:])
+IDENTIFIERS += (LABEL_COLUMN,)
+_IDENTIFIER_LOOKUP = NameLookup(IDENTIFIERS)
 
 
 def column_keys(header: Sequence[str]) -> list[str]:
-    """Each header cell's lookup key: whitespace and a BOM removed, repeats suffixed `.1`, ..."""
+    """Each header cell's comparison key (`flows.columns.key`), repeats suffixed `.1`, ..."""
     keys: list[str] = []
     seen: set[str] = set()
     for cell in header:
-        name = normalise(cell.replace("\ufeff", ""))
-        key, repeat = name, 0
-        while key in seen:
+        name = key(cell)
+        found, repeat = name, 0
+        while found in seen:
             repeat += 1
-            key = f"{name}.{repeat}"
-        seen.add(key)
-        keys.append(key)
+            found = f"{name}.{repeat}"
+        seen.add(found)
+        keys.append(found)
     return keys
 
 
@@ -50,12 +47,13 @@ def column_name(position: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """One input's columns: how many, where each feature is, which identifiers it has."""
+    """One input's columns: its header, where each feature is, which identifiers it has."""
 
     source: str
     header: tuple[str, ...]
     features: tuple[int, ...]  # the position of each feature, in the order asked for
     identifiers: tuple[tuple[str, int], ...]  # (identifier, position), in IDENTIFIERS order
+    restored: tuple[str, ...] = ()  # features read from the column holding the same value
 
     @property
     def width(self) -> int:
@@ -74,23 +72,19 @@ def locate(header: Sequence[str], feature_names: Sequence[str], source: str) -> 
     """Find every feature and identifier in `header`; refuse a header that lacks a feature."""
     if not any(cell.strip() for cell in header):
         raise ScoreError(f"{source}: no header line (the first line must name the columns)")
-    positions: dict[str, int] = {}
-    for position, key in enumerate(column_keys(header)):
-        positions.setdefault(key, position)
-    features: list[int] = []
-    missing: list[str] = []
-    for feature in feature_names:
-        found = positions.get(normalise(feature))
-        if found is None:
-            missing.append(feature)
-        else:
-            features.append(found)
+    try:
+        positions, restored = NameLookup(feature_names).locate(header)
+        identifiers, _ = _IDENTIFIER_LOOKUP.locate(header)
+    except AmbiguousColumnsError as error:
+        raise ScoreError(f"{source}: {error}") from None
+    missing = [name for name, at in zip(feature_names, positions, strict=True) if at is None]
     if missing:
         raise ScoreError(
             f"{source}: missing {len(missing)} of the {len(feature_names)} feature columns the "
             f"model needs: {name_list(missing)}"
         )
-    identifiers = tuple(
-        (name, positions[normalise(name)]) for name in IDENTIFIERS if normalise(name) in positions
+    features = tuple(at for at in positions if at is not None)
+    found = tuple(
+        (name, at) for name, at in zip(IDENTIFIERS, identifiers, strict=True) if at is not None
     )
-    return Layout(source, tuple(header), tuple(features), identifiers)
+    return Layout(source, tuple(header), features, found, restored)
