@@ -22,6 +22,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -62,6 +63,7 @@ class EndToEnd:
     peak_process_rss_bytes: int  # the largest single process
     stages: dict[str, float]
     file: str
+    cpu_seconds: float  # user + system of the command's process tree
 
     @property
     def rows_per_s(self) -> float:
@@ -75,6 +77,8 @@ class Measured:
     end_to_end: list[EndToEnd] = field(default_factory=list)
     compute_rows_per_s: list[float] = field(default_factory=list)
     compute_how: list[str] = field(default_factory=list)
+    compute_rows_per_cpu_s: list[float] = field(default_factory=list)
+    old_rows_per_cpu_s: list[float] = field(default_factory=list)
     old_rows_per_s: list[float] = field(default_factory=list)
     old_read_seconds: list[float] = field(default_factory=list)
     old_predict_seconds: list[float] = field(default_factory=list)
@@ -170,12 +174,14 @@ def end_to_end(path: Path, artifacts: Path, model: str, jobs: int, work: Path) -
         str(artifacts), "--model", model, "--jobs", str(jobs), "--quiet",
         "--summary-json", str(summary),
     ]  # fmt: skip
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(process.pid)
     sampler.start()
     _, err = process.communicate()
     seconds = time.perf_counter() - start
+    cpu_seconds = _children_cpu() - cpu_before
     sampler.stopping.set()
     sampler.join()
     if process.returncode != 0:
@@ -185,7 +191,13 @@ def end_to_end(path: Path, artifacts: Path, model: str, jobs: int, work: Path) -
     return EndToEnd(
         model, jobs, int(figures["rows"]), seconds, sampler.peak, sampler.peak_process,
         {stage: float(value) for stage, value in figures["stage_seconds"].items()}, path.name,
+        cpu_seconds,
     )  # fmt: skip
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- in-process compute ---------------------------------------------------------------------
@@ -202,7 +214,9 @@ def load_rows(path: Path, rows: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     )
 
 
-def compute(artifacts: Path, model: str, rows: np.ndarray[Any, Any], jobs: int) -> tuple[float, str]:
+def compute(
+    artifacts: Path, model: str, rows: np.ndarray[Any, Any], jobs: int
+) -> tuple[float, str, float]:
     """Rows/s of the server's inference core (`server.model.Model.predict`, large batches: the
     batch graph when the artifact has one) on rows in memory at `jobs` threads, in the command
     line's chunks: the better of one model whose large batches use `jobs` threads and `jobs`
@@ -215,50 +229,53 @@ def compute(artifacts: Path, model: str, rows: np.ndarray[Any, Any], jobs: int) 
             predict(loaded, part[start : start + CHUNK_ROWS], BATCH_ROWS)
 
     run(wide, rows[:CHUNK_ROWS])  # warm
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run(wide, rows)
     wide_rate = len(rows) / (time.perf_counter() - start)
+    wide_cpu = len(rows) / (time.process_time() - cpu)
     if jobs == 1:
-        return wide_rate, "1 thread"
+        return wide_rate, "1 thread", wide_cpu
     threads = [threading.Thread(target=run, args=(narrow, p)) for p in np.array_split(rows, jobs)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     split_rate = len(rows) / (time.perf_counter() - start)
+    split_cpu = len(rows) / (time.process_time() - cpu)
     if split_rate > wide_rate:
-        return split_rate, f"{jobs} threads on a 1-thread session"
-    return wide_rate, f"one model, {jobs} threads"
+        return split_rate, f"{jobs} threads on a 1-thread model", split_cpu
+    return wide_rate, f"one model, {jobs} threads", wide_cpu
 
 
 # --- the old way ----------------------------------------------------------------------------
 
 
-def read_old_way(path: Path) -> tuple[Any, float]:
+def read_old_way(path: Path) -> tuple[Any, float, float]:
+    """The features as the old way reads them; wall and CPU seconds."""
     import pandas as pd
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     frame = pd.read_csv(path, skipinitialspace=True)
     frame.columns = [name.strip() for name in frame.columns]
     features = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
     # The training's cleaning (which the ONNX graph also does): +/-inf and NaN become 0.
     features = np.where(np.isfinite(features), features, 0.0)
-    return features, time.perf_counter() - start
+    return features, time.perf_counter() - start, time.process_time() - cpu
 
 
-def old_way(pickles: PickleSet, model_name: str, features: Any, jobs: int) -> float:
-    """Seconds for the pickles' own batch predict and predict_proba, n_jobs = `jobs`."""
+def old_way(pickles: PickleSet, model_name: str, features: Any, jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the pickles' own batch predict and predict_proba, n_jobs = `jobs`."""
     model = copy.deepcopy(pickles.models[model_name])
     if "n_jobs" in model.get_params():
         model.set_params(n_jobs=jobs)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     scaled = pickles.scaler.transform(features)
     labels = pickles.label_encoder.inverse_transform(model.predict(scaled))
     model.predict_proba(scaled)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     assert len(labels) == len(features)
-    return seconds
+    return seconds, cpu_seconds
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -302,17 +319,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_rows(path, COMPUTE_ROWS)
     measured = {(m, j): Measured(m, j) for j in jobs_list for m in models}
     for round_number in range(args.rounds):
-        features, read_seconds = read_old_way(path)
+        features, read_seconds, read_cpu = read_old_way(path)
         for jobs in jobs_list:
             for model in models:
                 entry = measured[(model, jobs)]
                 print(f"round {round_number + 1}: {model}, {jobs} job(s)", file=sys.stderr)
                 run = end_to_end(path, prepared.artifacts_dir, model, jobs, work)
                 entry.end_to_end.append(run)
-                rate, how = compute(prepared.artifacts_dir, model, rows, jobs)
+                rate, how, cpu_rate = compute(prepared.artifacts_dir, model, rows, jobs)
                 entry.compute_rows_per_s.append(rate)
                 entry.compute_how.append(how)
-                predict_seconds = old_way(pickles, model, features, jobs)
+                entry.compute_rows_per_cpu_s.append(cpu_rate)
+                predict_seconds, predict_cpu = old_way(pickles, model, features, jobs)
+                entry.old_rows_per_cpu_s.append(len(features) / (read_cpu + predict_cpu))
                 entry.old_read_seconds.append(read_seconds)
                 entry.old_predict_seconds.append(predict_seconds)
                 entry.old_rows_per_s.append(len(features) / (read_seconds + predict_seconds))

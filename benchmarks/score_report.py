@@ -28,6 +28,9 @@ def ratios(entry: dict[str, Any]) -> dict[str, float]:
         "vs_compute": e2e / median(entry["compute_rows_per_s"]),
         "vs_old": e2e / median(entry["old_rows_per_s"]),
         "rss": max(run["peak_rss_bytes"] for run in runs),
+        "cpu_end_to_end": median(run["rows"] / run["cpu_seconds"] for run in runs),
+        "cpu_compute": median(entry["compute_rows_per_cpu_s"]),
+        "cpu_old": median(entry["old_rows_per_cpu_s"]),
     }
 
 
@@ -67,6 +70,23 @@ def render(document: dict[str, Any]) -> str:
         )
     memory = document["memory"]
     all_rss += [run["peak_rss_bytes"] for run in memory]
+    lines += [
+        "",
+        "The same runs per CPU second (user + system time of every thread and process): what "
+        "each row costs, whatever the neighbours on a shared machine were doing.",
+        "",
+        "| model | jobs | end to end rows/CPU-s | compute rows/CPU-s | old way rows/CPU-s | "
+        "vs compute | vs old way |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for entry in document["measured"]:
+        r = ratios(entry)
+        lines.append(
+            f"| {entry['model']} | {entry['jobs']} | {r['cpu_end_to_end']:,.0f} | "
+            f"{r['cpu_compute']:,.0f} | {r['cpu_old']:,.0f} | "
+            f"{r['cpu_end_to_end'] / r['cpu_compute']:.2f}x | "
+            f"{r['cpu_end_to_end'] / r['cpu_old']:.2f}x |"
+        )
     lines += [
         "",
         "In-process compute: the model through the server's inference core "

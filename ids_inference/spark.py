@@ -107,7 +107,9 @@ def _stage(root: Path, models: Sequence[Any]) -> Path:
     if not staged.is_dir():
         building = Path(tempfile.mkdtemp(prefix=".staging-", dir=staged.parent))
         for model in models:
-            shutil.copytree(root / model.name / model.version, building / model.name / model.version)
+            shutil.copytree(
+                root / model.name / model.version, building / model.name / model.version
+            )
         try:
             building.rename(staged)
         except OSError:  # staged meanwhile by another call: same content

@@ -83,19 +83,28 @@ def process(key: ScorerKey, task: Task) -> Result:
     if task.table is not None:
         table = task.table
         scored = score_table(table, layout, scorer)
-        rejected = [
+        bad_rows = [
             Rejected(
                 layout.source,
                 cell.row + 1,
                 cell.kind,
                 cell.reason,
-                chunk_rows_text([table.column(i)[cell.row].as_py() for i in range(len(table.columns))]),
+                chunk_rows_text(
+                    [table.column(i)[cell.row].as_py() for i in range(len(table.columns))]
+                ),
             )
             for cell in scored.bad
         ]
         return Result(
-            task.index, task.source, scored.table, rejected, table.num_rows, scored.blank,
-            scored.counts, task.progress, scored.seconds,
+            task.index,
+            task.source,
+            scored.table,
+            bad_rows,
+            table.num_rows,
+            scored.blank,
+            scored.counts,
+            task.progress,
+            scored.seconds,
         )
     # CPU time of this thread (onnxruntime runs on it with one intra-op thread): on a shared
     # machine, wall-clock stage times measure the neighbours as much as the stage.
@@ -128,8 +137,15 @@ def process(key: ScorerKey, task: Task) -> Result:
         rejected.sort(key=lambda row: row.line)
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return Result(
-        task.index, task.source, scored.table, rejected, count, blank, scored.counts,
-        task.progress, seconds,
+        task.index,
+        task.source,
+        scored.table,
+        rejected,
+        count,
+        blank,
+        scored.counts,
+        task.progress,
+        seconds,
     )
 
 
@@ -168,9 +184,7 @@ def read_csv_block(
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(
-                column_names=names, use_threads=False
-            ),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=wrong_width),
             convert_options=pa_csv.ConvertOptions(
                 column_types=types,

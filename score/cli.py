@@ -16,12 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.settings import usable_cores
-
 from score.errors import ScoreError
 from score.models import ModelSpec, default_artifacts, default_model
 from score.progress import Progress
 from score.run import BATCH_ROWS, CHUNK_ROWS, ON_BAD_ROW, WORKERS, Run, score_files
+from server.settings import usable_cores
 
 
 def _positive(text: str) -> int:
@@ -119,9 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         specs=(),
     )
-    progress = Progress(
-        sys.stderr, total_bytes=0, tty=sys.stderr.isatty(), enabled=not args.quiet
-    )
+    progress = Progress(sys.stderr, total_bytes=0, tty=sys.stderr.isatty(), enabled=not args.quiet)
     try:
         specs = tuple(ModelSpec.parse(text) for text in (args.model or [default_model()]))
         run = dataclasses.replace(run, specs=specs)

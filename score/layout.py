@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from flows.columns import IDENTIFIERS as FLOW_IDENTIFIERS
 from flows.columns import LABEL_COLUMN, AmbiguousColumnsError, NameLookup, key
-from server.codecs.features import name_list
-
 from score.errors import ScoreError
+from server.codecs.features import name_list
 
 # Copied into the output when an input has them, in this order, under their CICIDS2017 names.
 IDENTIFIERS: tuple[str, ...] = (*FLOW_IDENTIFIERS[:4], "Destination Port", *FLOW_IDENTIFIERS[4:])

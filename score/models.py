@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from score.errors import ScoreError
 from server.errors import ArtifactError
 from server.model import Model, session_options
 from server.repository import load_version, scan_model
 from server.settings import ENVIRONMENT, Settings
-
-from score.errors import ScoreError
 
 
 def default_artifacts() -> Path:

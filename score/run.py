@@ -135,8 +135,15 @@ def _numbered(
     for index, (source, layout) in enumerate(zip(sources, layouts, strict=True)):
         for task in tasks(source, index, layout, chunk_rows):
             yield Task(
-                next(counter), task.source, task.layout, task.progress, task.path, task.start,
-                task.end, task.data, task.table,
+                next(counter),
+                task.source,
+                task.layout,
+                task.progress,
+                task.path,
+                task.start,
+                task.end,
+                task.data,
+                task.table,
             )
 
 

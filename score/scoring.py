@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from server.model import Model
 
 from score.layout import Layout
 from score.models import ModelSpec
+from server.model import Model
 
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
 

@@ -4,6 +4,7 @@ complete: a failed or interrupted run leaves no file that looks finished."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from pathlib import Path
@@ -72,10 +73,8 @@ class Output:
         os.replace(self._temporary, self.path)
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(OSError, pa.ArrowException):  # the file is thrown away
             self._writer.close()
-        except (OSError, pa.ArrowException):
-            pass  # the file is being thrown away
         self._temporary.unlink(missing_ok=True)
 
 

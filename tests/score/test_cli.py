@@ -12,6 +12,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
+from flows.columns import NAMING_TITLES, NAMINGS, name_in
 from ids_inference.cli import main as ids_inference
 from models.make_csv import write_synthetic_csv
 from tests.score.conftest import Score
@@ -104,8 +105,10 @@ def test_every_input_format_gives_the_same_verdicts(
     output = tmp_path / "out.parquet"
     done = score(source, "-o", output, "--chunk-rows", "64")
     assert done.code == 0, done.err
-    assert read(output).drop_columns(["Destination Port"]).equals(
-        read(expected_out).drop_columns(["Destination Port"])
+    assert (
+        read(output)
+        .drop_columns(["Destination Port"])
+        .equals(read(expected_out).drop_columns(["Destination Port"]))
     )
 
 
@@ -193,7 +196,9 @@ def test_a_clean_run_removes_an_old_rejected_file(
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        pytest.param("missing columns", "missing 2 of the 78 feature columns", id="missing columns"),
+        pytest.param(
+            "missing columns", "missing 2 of the 78 feature columns", id="missing columns"
+        ),
         pytest.param("no such file", "cannot read it (No such file or directory)", id="no file"),
         pytest.param("folder", "is a folder, not a flow file", id="a folder as input"),
         pytest.param("unknown model", "unknown model 'nope': the repository", id="unknown model"),
@@ -259,3 +264,25 @@ def test_the_console_script_lists_and_runs_score(
     assert ids_inference([*argv, "--jobs", "1", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     assert len(lines(tmp_path / "o.csv")) == ROWS + 1
+
+
+@pytest.mark.parametrize(
+    "naming", [pytest.param(naming, id=NAMING_TITLES[naming]) for naming in NAMINGS]
+)
+def test_every_naming_of_the_column_table_gives_the_same_verdicts(
+    naming: str, flows: Path, score: Score, tmp_path: Path
+) -> None:
+    """A file in CICFlowMeter's or CSE-CIC-IDS2018's names (the second `Fwd Header Length`
+    absent, as they write it) scores as the CICIDS2017 file does."""
+    assert score(flows, "-o", tmp_path / "expected.parquet").code == 0
+    text = lines(flows)
+    header = [cell.strip() for cell in text[0].split(",")]
+    header[header.index("Fwd Header Length", header.index("Fwd Header Length") + 1)] += ".1"
+    renamed = [name_in(name, naming) for name in header]
+    keep = [i for i, name in enumerate(renamed) if name is not None]
+    rows = [[line.split(",")[i] for i in keep] for line in text[1:]]
+    source = tmp_path / f"{naming}.csv"
+    source.write_text("\n".join(",".join(r) for r in [[renamed[i] for i in keep], *rows]) + "\n")
+    done = score(source, "-o", tmp_path / "out.parquet")
+    assert done.code == 0, done.err
+    assert read(tmp_path / "out.parquet").equals(read(tmp_path / "expected.parquet"))

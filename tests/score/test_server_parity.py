@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ MODELS = ("random_forest", "xgboost")
 
 
 @pytest.fixture(scope="module")
-def server(repository: Path) -> TestClient:
+def server(repository: Path) -> Iterator[TestClient]:
     settings = Settings(artifacts_path=repository, max_batch_rows=20_000, access_log=False)
     with TestClient(create_app(settings)) as client:
         yield client

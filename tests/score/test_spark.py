@@ -61,8 +61,8 @@ def test_spark_scores_as_the_command_line_does(
     output = tmp_path / "cli.parquet"
     models = ["random_forest", "xgboost:1"]
     assert score(path, "-o", output, *[a for m in models for a in ("--model", m)]).code == 0
-    expected = pq.read_table(output).to_pandas()
-    result = spark_score(frame(spark, path), repository, model=models).toPandas()
+    expected: Any = pq.read_table(output).to_pandas()
+    result: Any = spark_score(frame(spark, path), repository, model=models).toPandas()
     assert list(result.columns) == list(expected.columns)
     # Partitions may come back in any order: compare sorted by every column.
     columns = list(expected.columns)
