@@ -20,6 +20,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# subcommand -> the extra of pyproject.toml that installs what it imports
+EXTRAS: dict[str, str] = {
+    "train": "convert",
+    "convert": "convert",
+    "serve": "serve",
+    "score": "score",
+    "bench": "bench",
+}
+
+
 def usage() -> str:
     lines = ["usage: ids-inference <command> [options]", "", "commands:"]
     lines += [f"  {name:<8} {text}" for name, (_, text) in SUBCOMMANDS.items()]
@@ -37,7 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ids-inference: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name = SUBCOMMANDS[command][0]
-    entry: Callable[[list[str]], int] = importlib.import_module(module_name).main
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        extra = EXTRAS.get(command)
+        if extra is None or error.name is None or error.name.split(".")[0] in {"ids_inference"}:
+            raise
+        print(
+            f"ids-inference {command}: needs {error.name!r}, which the {extra!r} extra installs: "
+            f"pip install 'ids-inference[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
+    entry: Callable[[list[str]], int] = module.main
     return entry(rest)
 
 

@@ -286,3 +286,14 @@ def test_every_naming_of_the_column_table_gives_the_same_verdicts(
     done = score(source, "-o", tmp_path / "out.parquet")
     assert done.code == 0, done.err
     assert read(tmp_path / "out.parquet").equals(read(tmp_path / "expected.parquet"))
+
+
+def test_a_missing_extra_is_named_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError("No module named 'pyarrow'", name="pyarrow")
+
+    monkeypatch.setattr("ids_inference.cli.importlib.import_module", missing)
+    assert ids_inference(["score", "x.csv", "-o", "y.csv"]) == 1
+    assert "pip install 'ids-inference[score]'" in capsys.readouterr().err
