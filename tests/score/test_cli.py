@@ -297,3 +297,23 @@ def test_a_missing_extra_is_named_with_the_install_command(
     monkeypatch.setattr("ids_inference.cli.importlib.import_module", missing)
     assert ids_inference(["score", "x.csv", "-o", "y.csv"]) == 1
     assert "pip install 'ids-inference[score]'" in capsys.readouterr().err
+
+
+def test_a_parquet_file_names_its_bad_rows_by_row_number(
+    flows: Path, score: Score, tmp_path: Path
+) -> None:
+    table = pa_csv.read_csv(flows)
+    values = [str(v) for v in table.column(14).to_pylist()]  # Flow Bytes/s, written as text
+    values[41] = "abc"
+    source = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(14, table.column_names[14], pa.array(values)), source)
+    output = tmp_path / "out.csv"
+    done = score(source, "-o", output, "--chunk-rows", "16")
+    assert done.code == 1
+    assert f"{source}: row 42: column 'Flow Bytes/s' holds 'abc', not a number" in done.err
+    assert score(source, "-o", output, "--on-bad-row", "skip", "--chunk-rows", "16").code == 0
+    assert len(lines(output)) == ROWS
+    with (tmp_path / "out.csv.rejected.csv").open(newline="") as handle:
+        (rejected,) = list(csv.DictReader(handle))
+    assert (rejected["file"], rejected["line"]) == (str(source), "42")
+    assert rejected["raw line"].split(",")[14] == "abc"
