@@ -280,9 +280,10 @@ def test_every_naming_of_the_column_table_gives_the_same_verdicts(
     header[header.index("Fwd Header Length", header.index("Fwd Header Length") + 1)] += ".1"
     renamed = [name_in(name, naming) for name in header]
     keep = [i for i, name in enumerate(renamed) if name is not None]
+    names = [name for name in renamed if name is not None]
     rows = [[line.split(",")[i] for i in keep] for line in text[1:]]
     source = tmp_path / f"{naming}.csv"
-    source.write_text("\n".join(",".join(r) for r in [[renamed[i] for i in keep], *rows]) + "\n")
+    source.write_text("\n".join(",".join(row) for row in [names, *rows]) + "\n")
     done = score(source, "-o", tmp_path / "out.parquet")
     assert done.code == 0, done.err
     assert read(tmp_path / "out.parquet").equals(read(tmp_path / "expected.parquet"))
