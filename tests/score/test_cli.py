@@ -246,11 +246,15 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(
     assert not list(output.parent.glob("*verdicts*")) if output.parent.is_dir() else True
 
 
+@pytest.mark.parametrize("workers", [pytest.param(w, id=w) for w in ("threads", "processes")])
 def test_jobs_score_chunks_in_parallel_and_keep_the_input_order(
-    flows: Path, score: Score, tmp_path: Path
+    workers: str, flows: Path, score: Score, tmp_path: Path
 ) -> None:
     assert score(flows, flows, "-o", tmp_path / "one.parquet").code == 0
-    done = score(flows, flows, "-o", tmp_path / "two.parquet", "--jobs", "2", "--chunk-rows", "16")
+    done = score(
+        flows, flows, "-o", tmp_path / "two.parquet", "--jobs", "2", "--chunk-rows", "16",
+        "--workers", workers,
+    )  # fmt: skip
     assert done.code == 0, done.err
     assert read(tmp_path / "two.parquet").equals(read(tmp_path / "one.parquet"))
 
