@@ -116,8 +116,13 @@ def score_files(run: Run, progress: Progress | None = None) -> Summary:
     finally:
         if progress is not None:
             progress.close()
-    output.commit()
-    rejected_rows.commit()
+    try:
+        output.commit()
+        rejected_rows.commit()
+    except OSError as error:
+        output.abort()
+        rejected_rows.abort()
+        raise ScoreError(f"cannot write {run.output} ({error.strerror or error})") from None
     if rejected_rows.rows:
         summary.rejected_file = str(rejected_rows.path)
     summary.seconds = time.monotonic() - start
