@@ -50,8 +50,9 @@ def score(
     repository `artifacts`: `NAME` or `NAME:VERSION`, one or several (default: the server's
     default model). Returns the command line's columns: `df`'s identifier columns, then
     `prediction`, `probability_<class>`..., `model`, `model_version` per model (prefixed
-    `<model>_` when there are several). A row with a null or non-numeric feature fails the job,
-    naming the column: drop or fix such rows first (`df.dropna(subset=...)`).
+    `<model>_` when there are several). A null feature is NaN (pandas and Arrow write NaN as
+    null), which the graph cleans as the training did; a non-numeric one fails the job, naming
+    the column.
     """
     from pyspark import SparkFiles
     from pyspark.sql import SparkSession
@@ -83,9 +84,9 @@ def score(
         labelled = Scorer(scorer.models, specs, identifiers, batch_rows)
         for frame in batches:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            scored = score_table(table, layout, labelled)
-            if scored.bad or scored.blank:
-                reason = scored.bad[0].reason if scored.bad else "every feature is null"
+            scored = score_table(table, layout, labelled, nulls_are_nan=True)
+            if scored.bad:
+                reason = scored.bad[0].reason
                 raise BadRowError(f"a row of the DataFrame cannot be scored: {reason}")
             yield scored.table.to_pandas()
 

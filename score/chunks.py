@@ -82,7 +82,7 @@ def process(key: ScorerKey, task: Task) -> Result:
     layout = task.layout
     if task.table is not None:
         table = task.table
-        scored = score_table(table, layout, scorer)
+        scored = score_table(table, layout, scorer, nulls_are_nan=True)
         bad_rows = [
             Rejected(
                 layout.source,

@@ -91,10 +91,16 @@ class Scored:
     seconds: dict[str, float]  # CPU seconds of the stages: features, onnxruntime, output
 
 
-def score_table(table: pa.Table, layout: Layout, scorer: Scorer) -> Scored:
-    """Score one chunk: every row with numbers in all its feature columns, in order."""
+def score_table(
+    table: pa.Table, layout: Layout, scorer: Scorer, *, nulls_are_nan: bool = False
+) -> Scored:
+    """Score one chunk: every row with numbers in all its feature columns, in order.
+
+    An empty CSV cell is a bad row (the server refuses one too); a null in a typed column
+    (Parquet, Spark, pandas) is NaN with `nulls_are_nan`, as pandas and Arrow write NaN, and the
+    graph cleans it like any NaN."""
     start = time.thread_time()
-    matrix, bad, blank_rows = _features(table, layout)
+    matrix, bad, blank_rows = _features(table, layout, nulls_are_nan)
     keep: np.ndarray[Any, np.dtype[np.bool_]] | None = None
     if bad or blank_rows:
         keep = np.ones(table.num_rows, dtype=bool)
@@ -158,7 +164,9 @@ def predict(
     )
 
 
-def _features(table: pa.Table, layout: Layout) -> tuple[Matrix, list[BadCell], list[int]]:
+def _features(
+    table: pa.Table, layout: Layout, nulls_are_nan: bool
+) -> tuple[Matrix, list[BadCell], list[int]]:
     """The feature matrix `[rows, features]` (C order, as onnxruntime takes it), the first bad
     cell of each bad row, and the blank rows."""
     rows = table.num_rows
@@ -170,7 +178,7 @@ def _features(table: pa.Table, layout: Layout) -> tuple[Matrix, list[BadCell], l
         column = table.column(name)
         if column.type != pa.float64():
             column = _numbers(column, name, layout, problems)
-        if column.null_count:
+        if column.null_count and not nulls_are_nan:
             nulls = column.is_null().to_numpy(zero_copy_only=False)
             empty = nulls if empty is None else empty & nulls
             for row in np.flatnonzero(nulls).tolist():

@@ -177,7 +177,8 @@ def _gzip_tasks(source: Source, index: int, layout: Layout, chunk_rows: int) -> 
 def _parquet_tasks(source: Source, index: int, layout: Layout, chunk_rows: int) -> Iterator[Task]:
     used = sorted({*layout.features, *(position for _, position in layout.identifiers)})
     try:
-        reader = pq.ParquetFile(source.path)
+        # No pre-buffering: it reads whole column chunks ahead, and memory grew with the file.
+        reader = pq.ParquetFile(source.path, pre_buffer=False, buffer_size=1 << 20)
         rows = max(reader.metadata.num_rows, 1)
         names = reader.schema_arrow.names
         # Columns are taken by position: a Parquet schema's names need not be unique.
