@@ -102,8 +102,10 @@ class Model:
         start = time.perf_counter()
         if large:
             labels, probabilities = self._run_large(features)
-        else:
-            labels, probabilities = self._run(self._session, features)
+        else:  # inline, not through `_run`: a single row's whole run is about 10 us
+            labels, probabilities = self._session.run(
+                self._outputs, {self._input: features}, self._run_options
+            )
         return Prediction(labels, probabilities, time.perf_counter() - start)
 
     def _run(self, session: ort.InferenceSession, rows: np.ndarray) -> Answers:
