@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from onnx import numpy_helper
 
+from convert.errors import UnsupportedModelError
 from convert.forest import Forest
 from convert.graph import INT32, ML_DOMAIN, GraphBuilder
 from convert.graph_trees import AGGREGATE_SUM, BRANCH_LEQ, EXACT_FLOAT32
@@ -147,19 +148,22 @@ def add_averaged_rows(
     cast to float32 (`TreeEnsembleRegressor`, ai.onnx.ml 3, which adds in float64 for float64
     inputs only)."""
     attributes, leaf_tree, leaf_local = _regressor_nodes(forest, bounds, nan_left)
-    n_classes = table.shape[1]
+    table = np.asarray(table, dtype=np.float64)
+    # Zero weights are left out: adding +0.0 to a sum of non-negative values changes nothing,
+    # and a pure leaf then holds one weight instead of one per class (memory, time).
+    leaf, target = np.nonzero(table)
+    if len(np.unique(leaf)) != forest.n_leaves:
+        raise UnsupportedModelError("a leaf whose class probabilities are all zero")
     return b.op(
         "TreeEnsembleRegressor",
         [x],
         domain=ML_DOMAIN,
-        n_targets=n_classes,
+        n_targets=table.shape[1],
         aggregate_function="AVERAGE",
-        target_treeids=np.repeat(leaf_tree, n_classes).tolist(),
-        target_nodeids=np.repeat(leaf_local, n_classes).tolist(),
-        target_ids=np.tile(np.arange(n_classes), forest.n_leaves).tolist(),
-        target_weights_as_tensor=numpy_helper.from_array(
-            np.asarray(table, dtype=np.float64).reshape(-1)
-        ),
+        target_treeids=leaf_tree[leaf].tolist(),
+        target_nodeids=leaf_local[leaf].tolist(),
+        target_ids=target.tolist(),
+        target_weights_as_tensor=numpy_helper.from_array(table[leaf, target]),
         **attributes,
     )
 
