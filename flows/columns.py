@@ -185,7 +185,6 @@ def _keys() -> dict[str, Column]:
 
 
 _KEYS = _keys()
-_BY_CANONICAL: dict[str, Column] = {column.cicids2017: column for column in COLUMNS}
 
 
 def canonical(name: str) -> str | None:

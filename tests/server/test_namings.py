@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from flows.columns import CICFLOWMETER, CICIDS2017, CICIDS2018, FEATURES, header, name_in
+from flows.columns import (
+    CICFLOWMETER,
+    CICIDS2017,
+    CICIDS2018,
+    FEATURES,
+    canonical,
+    header,
+    name_in,
+)
 from server.app import create_app
 from server.settings import Settings
 from tests.server.conftest import Rows, quiet
@@ -82,6 +90,17 @@ def test_the_reference_flow_meters_csv_posts_as_it_is(
             assert_matches_session(results, model, features, reference)
             expected = roomy.post(url, content=renamed, headers=CSV)
             assert answers(results) == answers(expected.json()["results"]), path.name
+        # The same flows as named JSON, each row an object of the CSV's own names and text.
+        batch = [{"features": named_row, "model_name": "xgboost"} for named_row in cfm_rows(body)]
+        results = post_json(roomy, "/predict/batch", batch)["results"]
+        assert_matches_session(results, "xgboost", features, reference)
+
+
+def cfm_rows(body: bytes) -> list[dict[str, str]]:
+    """A cfm CSV's rows as objects of its feature columns' names -> values as written."""
+    reader = csv.DictReader(io.StringIO(body.decode()))
+    names = [name for name in reader.fieldnames or [] if canonical(name) in FEATURES]
+    return [{name: row[name] for name in names} for row in reader]
 
 
 def flows_csv(rows: Rows, naming: str, *, short: bool = False) -> bytes:
