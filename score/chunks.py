@@ -18,7 +18,7 @@ import pyarrow.csv as pa_csv
 from score.errors import ScoreError
 from score.layout import Layout
 from score.models import ModelSpec, load_models
-from score.scoring import WRONG_WIDTH, Scorer, chunk_rows_text, score_table
+from score.scoring import WRONG_WIDTH, Scorer, row_text, score_table
 from score.sources import Task
 
 
@@ -89,9 +89,7 @@ def process(key: ScorerKey, task: Task) -> Result:
                 cell.row + 1,
                 cell.kind,
                 cell.reason,
-                chunk_rows_text(
-                    [table.column(i)[cell.row].as_py() for i in range(len(table.columns))]
-                ),
+                row_text([table.column(i)[cell.row].as_py() for i in range(len(table.columns))]),
             )
             for cell in scored.bad
         ]

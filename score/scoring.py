@@ -286,6 +286,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def chunk_rows_text(values: Sequence[object]) -> str:
+def row_text(values: Sequence[object]) -> str:
     """A row of values as one CSV-like line, for the rejected-rows file of a Parquet input."""
     return ",".join("" if value is None else str(value) for value in values)
