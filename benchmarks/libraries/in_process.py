@@ -35,9 +35,9 @@ class Comparison:
         return {
             "ours_median_us": statistics.median(self.ours_us),
             "library_median_us": statistics.median(self.library_us),
-            "difference_median_us": statistics.median(differences),
-            "difference_min_us": differences[0],
-            "difference_max_us": differences[-1],
+            "difference_us_median": statistics.median(differences),
+            "difference_us_min": differences[0],
+            "difference_us_max": differences[-1],
         }
 
 

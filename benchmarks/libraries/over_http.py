@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 from contextlib import ExitStack
@@ -26,6 +27,8 @@ class HttpComparison:
     library_p50_us: tuple[float, ...]
     ours_rps: tuple[float, ...]  # at eight connections: the server's core saturated
     library_rps: tuple[float, ...]
+    ours_cpu_us: tuple[float, ...]  # the server's CPU time (/proc) per request at eight
+    library_cpu_us: tuple[float, ...]
     ours_rss_mb: float
     library_rss_mb: float
     errors: int
@@ -35,7 +38,14 @@ class HttpComparison:
                                                                  strict=True))  # fmt: skip
         p50 = sorted(lib - ours for ours, lib in zip(self.ours_p50_us, self.library_p50_us,
                                                       strict=True))  # fmt: skip
+        proc = sorted(lib - ours for ours, lib in zip(self.ours_cpu_us, self.library_cpu_us,
+                                                      strict=True))  # fmt: skip
         return {
+            "proc_cpu_us_per_request_median": statistics.median(proc),
+            "proc_cpu_us_per_request_min": proc[0],
+            "proc_cpu_us_per_request_max": proc[-1],
+            "ours_proc_cpu_us_median": statistics.median(self.ours_cpu_us),
+            "library_proc_cpu_us_median": statistics.median(self.library_cpu_us),
             "ours_rps_median": statistics.median(self.ours_rps),
             "library_rps_median": statistics.median(self.library_rps),
             "cpu_us_per_request_median": statistics.median(cpu),
@@ -49,6 +59,12 @@ class HttpComparison:
             "ours_rss_mb": self.ours_rss_mb,
             "library_rss_mb": self.library_rss_mb,
         }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of the process so far, every thread's (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _spec(name: str, artifacts: Path, variant: str) -> ServiceSpec:
@@ -71,6 +87,7 @@ def compare_http(
     script.write_text(lua_script([Payload(body, JSON)]))
     p50: dict[str, list[float]] = {"ours": [], "library": []}
     rps: dict[str, list[float]] = {"ours": [], "library": []}
+    cpu: dict[str, list[float]] = {"ours": [], "library": []}
     errors = 0
     with ExitStack() as stack:
         servers: dict[str, Running] = {
@@ -85,14 +102,18 @@ def compare_http(
                 url = servers[name].base_url + "/predict"
                 single = run_wrk(wrk_command(url, script, connections=1, duration_s=seconds,
                                              timeout_s=10, cpu=wrk_cpu))  # fmt: skip
+                before = _cpu_seconds(servers[name].pid)
                 loaded = run_wrk(wrk_command(url, script, connections=8, duration_s=seconds,
                                              timeout_s=10, cpu=wrk_cpu))  # fmt: skip
                 errors += single.errors + loaded.errors
+                used = _cpu_seconds(servers[name].pid) - before
                 if index:
                     p50[name].append(single.latency_p50_s * 1e6)
                     rps[name].append(loaded.requests_per_s)
+                    cpu[name].append(used / max(loaded.requests, 1) * 1e6)
         rss = {name: rss_bytes(running.pid) / 2**20 for name, running in servers.items()}
     return HttpComparison(
         variant, rounds, seconds, tuple(p50["ours"]), tuple(p50["library"]), tuple(rps["ours"]),
-        tuple(rps["library"]), rss["ours"], rss["library"], errors,
+        tuple(rps["library"]), tuple(cpu["ours"]), tuple(cpu["library"]), rss["ours"],
+        rss["library"], errors,
     )  # fmt: skip

@@ -42,15 +42,19 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         lines += [
             "## Request path over HTTP (single-row /predict; servers on one core, wrk on another)",
             "",
-            "| library | ours req/s (c=8) | library req/s (c=8) | CPU us per request | "
+            "| library | ours req/s (c=8) | library req/s (c=8) | difference of 1/req/s (us) | "
+            "server CPU per request, ours / library (us) | difference of CPU per request (us) | "
             "p50 difference at c=1 (us) | RSS ours / library (MB) | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, entry in results["http"].items():
             lines.append(
                 f"| {name} | {entry['ours_rps_median']:,.0f} "
                 f"| {entry['library_rps_median']:,.0f} "
                 f"| {_range(entry, 'cpu_us_per_request')} "
+                f"| {entry['ours_proc_cpu_us_median']:.1f} / "
+                f"{entry['library_proc_cpu_us_median']:.1f} "
+                f"| {_range(entry, 'proc_cpu_us_per_request')} "
                 f"| {_range(entry, 'p50_difference_us', 1)} "
                 f"| {entry['ours_rss_mb']:.1f} / {entry['library_rss_mb']:.1f} "
                 f"| {entry['errors']} |"

@@ -12,20 +12,26 @@ ours no longer: readiness before serving, our shutdown events, the exit status.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import uvicorn
-from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 from uvicorn_worker import UvicornWorker
 
-from server.app import create_app
 from server.logs import configure_logging
 from server.settings import Settings
-from server.worker import DrainingProtocol
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+# By name: the supervisor process never imports the app (as ours does not); workers load it.
+DRAINING = "server.worker:DrainingProtocol"
 
 
 def worker_app() -> Starlette:
     """The app each library-started worker serves (a factory: called in the worker)."""
+    from server.app import create_app
+
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return create_app(settings)
@@ -48,7 +54,7 @@ class UvicornWorkers:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http=DrainingProtocol,
+            http=DRAINING,
             lifespan="on",
             access_log=False,
             log_config=None,
@@ -67,7 +73,7 @@ class GunicornWorker(UvicornWorker):  # type: ignore[misc]
 
     CONFIG_KWARGS = {  # noqa: RUF012 (the library's own class attribute)
         "loop": "uvloop",
-        "http": DrainingProtocol,
+        "http": DRAINING,
         "lifespan": "on",
         "server_header": False,
         "access_log": False,

@@ -69,18 +69,20 @@ def _json_logger() -> None:
     _replace(server.request_records.RequestRecords, json_logging.LibraryRecords)
 
 
+# The supervisors are switched where `server.cli` looks them up, without importing the app: the
+# supervisor process stays as small as the library's own would be.
 def _uvicorn_workers() -> None:
     import server.supervisor
     from benchmarks.libraries.supervisors import UvicornWorkers
 
-    _replace(server.supervisor.Supervisor, UvicornWorkers)
+    server.supervisor.Supervisor = UvicornWorkers  # type: ignore[assignment,misc]
 
 
 def _gunicorn() -> None:
     import server.supervisor
     from benchmarks.libraries.supervisors import GunicornWorkers
 
-    _replace(server.supervisor.Supervisor, GunicornWorkers)
+    server.supervisor.Supervisor = GunicornWorkers  # type: ignore[assignment,misc]
 
 
 def _settings(reader: Callable[..., Any]) -> Callable[[], None]:
