@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +98,19 @@ RECORD: Record = (
 )  # fmt: skip
 
 
+def _given(metrics: Metrics) -> Callable[[], Metrics]:
+    return lambda: metrics
+
+
 def test_json_logger_variant_writes_our_access_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lines = []
+    lines: list[dict[str, Any]] = []
     for kind in (RequestRecords, LibraryRecords):
         out = io.StringIO()
         monkeypatch.setattr(sys, "stdout", out)
         metrics = Metrics(None)
-        records = kind(lambda metrics=metrics: metrics, "info", True)
+        records = kind(_given(metrics), "info", True)
         records.add(RECORD)
         metrics.close()
         lines.append(json.loads(out.getvalue()))
@@ -118,7 +123,7 @@ def test_json_logger_variant_writes_our_access_line(
 
 def test_json_logger_variant_formats_lifecycle_events() -> None:
     record = logging.LogRecord("server", logging.WARNING, __file__, 1, "slow", (), None)
-    record.event, record.cores = "oversubscribed", 2  # type: ignore[attr-defined]
+    record.event, record.cores = "oversubscribed", 2
     line = json.loads(LifecycleFormatter().format(record))
     assert (line["event"], line["level"], line["cores"], line["logger"]) == (
         "oversubscribed",
