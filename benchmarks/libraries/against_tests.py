@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,13 +38,21 @@ def run_tests(variant: str, timeout_s: float = 900) -> TestRun:
     with tempfile.TemporaryDirectory(prefix="ids-libraries-") as folder:
         report = Path(folder) / "junit.xml"
         env = {**os.environ, VARIABLE: variant}
-        subprocess.run(
+        # In a session of its own: a server a failed fixture never stopped (the library
+        # supervisors' never say `ready`) is ended with the group afterwards.
+        pytest = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
              "-W", "ignore::pytest.PytestAssertRewriteWarning",  # anyio, imported by the hook
              f"--junitxml={report}", *files],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout_s,
-            check=False,
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
+        try:
+            pytest.wait(timeout=timeout_s)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pytest.pid, signal.SIGKILL)
+            pytest.wait()
         return _read(variant, files, report)
 
 
