@@ -117,7 +117,10 @@ class Supervisor:
             except InterruptedError:  # a signal: loop round to look at it
                 continue
             for fd in readable:
-                self._ready(pending[fd])
+                # A byte: ready. End of file: the worker exited before it was ready (it closes
+                # the pipe by dying), which the exit check below reports as a failed start.
+                if os.read(fd, 1):
+                    self._ready(pending[fd])
             if starting and all(worker.ready_fd is None for worker in self.workers):
                 starting = False
                 event(
