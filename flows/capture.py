@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from flows import pcap
+from flows import pcap, pcapng
 from flows.chunks import CHUNK_BYTES
 from flows.errors import CaptureError, NotACaptureError, TruncatedCaptureError
 from flows.packets import PacketBatch, Skipped
@@ -31,6 +31,8 @@ def read_packets(
         file.seek(0)
         if magic in pcap.MAGICS:
             yield from pcap.read(file, name, skipped, chunk_bytes)
+        elif magic == pcapng.SECTION_MAGIC:
+            yield from pcapng.read(file, name, skipped, chunk_bytes)
         elif len(magic) < 4:
             raise TruncatedCaptureError(name, f"the file holds {len(magic)} bytes: no capture")
         else:

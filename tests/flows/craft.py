@@ -217,3 +217,33 @@ def packet_block(record: Record, interface: Interface, byte_order: str, block: s
 def custom_block(byte_order: str = "<") -> bytes:
     """A block no reader knows (a custom block with a private enterprise number)."""
     return _block(0x00000BAD, struct.pack(byte_order + "I", 32473) + b"private data", byte_order)
+
+
+def relink(frame: bytes, link_type: int, byte_order: str = "<") -> bytes:
+    """An untagged Ethernet frame's packet as another link type would have captured it."""
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    packet = frame[14:]
+    version = packet[0] >> 4
+    if link_type in (RAW, 12, 14, IPV4, IPV6):
+        return packet
+    if link_type == LINUX_SLL:
+        return struct.pack("!HHH8sH", 0, 1, 6, frame[6:12] + b"\0\0", ethertype) + packet
+    if link_type == LINUX_SLL2:
+        return struct.pack("!HHIHBB8s", ethertype, 0, 1, 1, 0, 6, frame[6:12] + b"\0\0") + packet
+    family = 2 if version == 4 else 30
+    if link_type == NULL:
+        return struct.pack(byte_order + "I", family) + packet
+    if link_type == LOOP:
+        return struct.pack("!I", 2 if version == 4 else 24) + packet
+    raise ValueError(f"no conversion to link type {link_type}")
+
+
+def frames_of(data: bytes) -> list[tuple[int, bytes]]:
+    """(time in microseconds, frame) of each record of a little-endian microsecond pcap."""
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "a little-endian microsecond pcap"
+    out, pos = [], 24
+    while pos + 16 <= len(data):
+        seconds, micros, caplen, _wire = struct.unpack_from("<IIII", data, pos)
+        out.append((seconds * 1_000_000 + micros, data[pos + 16 : pos + 16 + caplen]))
+        pos += 16 + caplen
+    return out
