@@ -91,6 +91,7 @@ _FIXED = (
     "malformed IPv4 header",
     "malformed IPv6 header",
     "malformed IPv6 extension header",
+    "malformed TCP header (data offset below 5)",
     f"more than {MAX_VLAN_TAGS} stacked VLAN tags",
 )
 (
@@ -103,6 +104,7 @@ _FIXED = (
     _BAD_IPV4,
     _BAD_IPV6,
     _BAD_IPV6_EXTENSION,
+    _BAD_TCP,
     _TOO_MANY_TAGS,
 ) = range(len(_FIXED))
 _ETHERTYPE = 1 << 16  # + the EtherType (or 802.3 length) of a frame that is not IP
@@ -278,7 +280,7 @@ def decode(frames: Frames, skipped: Skipped) -> PacketBatch:
 
     # Rows that are IP packets end up with their columns filled in `out`, indexed by frame row.
     out = _empty_columns(n)
-    ip_payload = np.zeros(n, np.int64)  # bytes after the last IP header, from the IP lengths
+    ip_payload = np.zeros(n, np.int64)  # bytes after the last IP header, by the IP lengths
     l4 = np.zeros(n, np.int64)
     later_fragment = np.zeros(n, np.bool_)
     _ipv4(
@@ -310,7 +312,7 @@ def _ipv4(
     head = c.data[l3[:, None] + np.arange(20)]  # the fixed header, one row per packet
     ihl = (head[:, 0] & 0x0F).astype(np.int64) * 4
     total = head[:, 2:4].view(">u2")[:, 0].astype(np.int64)
-    ok = (head[:, 0] >> 4 == 4) & (ihl >= 20) & (total >= ihl)
+    ok = (head[:, 0] >> 4 == 4) & (ihl >= 20)
     if not ok.all():
         c.fail(rows, ~ok, _BAD_IPV4)
         rows, l3, head, ihl, total = rows[ok], l3[ok], head[ok], ihl[ok], total[ok]
@@ -323,7 +325,7 @@ def _ipv4(
     out["src_lo"][rows] = addresses[:, 0]
     out["dst_lo"][rows] = addresses[:, 1]
     out["protocol"][rows] = head[:, 9]
-    ip_payload[rows] = total - ihl
+    ip_payload[rows] = total - ihl  # below 0 for a total length inside the header: no transport
     l4[rows] = l3 + ihl
     later[rows] = ((head[:, 6] & 0x1F) | head[:, 7]) != 0  # fragment offset
 
@@ -403,25 +405,26 @@ def _transport(
         if not len(rows):
             continue
         at = l4[rows]
-        # A transport header that was not captured leaves an IP packet without ports: still a
-        # packet (the reference counts it under protocol 0), but not a TCP or UDP one.
-        fits = at + size <= c.end[rows]
-        rows, at = rows[fits], at[fits]
+        # What the reference reads as the transport segment: up to the IP length's end or the
+        # capture's, whichever comes first. A header that does not fit leaves an IP packet
+        # without ports (the reference counts it under protocol 0); a TCP header longer than the
+        # segment counts as long as the segment (options cut by the snap length).
+        region = np.minimum(ip_payload[rows], c.end[rows] - at)
+        fits = region >= size
+        rows, at, region = rows[fits], at[fits], region[fits]
         head = c.data[at[:, None] + np.arange(size)]
         ports = np.ascontiguousarray(head[:, 0:4]).view(">u2")
         if proto == TCP:
-            header = (head[:, 12] >> 4).astype(np.int64) * 4
+            declared = (head[:, 12] >> 4).astype(np.int64) * 4
+            bad = declared < 20  # the reference drops such a packet altogether
+            if bad.any():
+                c.reason[rows[bad]] = _BAD_TCP
+                rows, head, ports = rows[~bad], head[~bad], ports[~bad]
+                region, declared = region[~bad], declared[~bad]
+            header = np.minimum(declared, region)
         else:
             header = np.full(len(rows), 8, np.int64)
-        payload = ip_payload[rows] - header
-        good = (header >= size) & (payload >= 0)
-        rows, head, ports, header, payload = (
-            rows[good],
-            head[good],
-            ports[good],
-            header[good],
-            payload[good],
-        )
+        payload = region - header
         out["transport"][rows] = True
         out["src_port"][rows] = ports[:, 0]
         out["dst_port"][rows] = ports[:, 1]
