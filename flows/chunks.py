@@ -11,6 +11,7 @@ import numpy as np
 from flows.packets import Column
 
 CHUNK_BYTES = 8 << 20  # large enough that numpy's per-call cost vanishes over a chunk's frames
+MIN_CHUNK_BYTES = 64  # every fixed header a reader peeks at fits
 
 
 class Chunks:
@@ -18,7 +19,7 @@ class Chunks:
 
     def __init__(self, file: BufferedIOBase, size: int = CHUNK_BYTES, file_offset: int = 0) -> None:
         self.file = file
-        self.buffer = bytearray(size)
+        self.buffer = bytearray(max(size, MIN_CHUNK_BYTES))
         self.filled = 0
         self.used = 0
         self.file_offset = file_offset  # of buffer[0]
