@@ -15,12 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.csv_layout import ColumnLayout, MissingColumnsError, locate_columns, read_header
+from flows import columns
+from models.csv_layout import (
+    AmbiguousColumnsError,
+    ColumnLayout,
+    MissingColumnsError,
+    locate_columns,
+    read_header,
+)
 from models.features import N_FEATURES
 from models.labels import UnknownLabelError, canonical_label
 
 __all__ = [
     "UNLABELLED",
+    "AmbiguousColumnsError",
     "CsvFormatError",
     "Flows",
     "MissingColumnsError",
@@ -66,6 +74,7 @@ class SourceFile:
     layout: str
     rows: int
     labelled: bool
+    naming: str = columns.CICIDS2017  # whose column names the header uses (flows.columns)
     restored_columns: tuple[str, ...] = ()
     blank_rows_skipped: int = 0
 
@@ -219,7 +228,13 @@ class _Matrix:
 def _read_file(
     path: Path, layout: ColumnLayout, source: int, labels: _LabelCodes, out: _Matrix
 ) -> SourceFile:
-    log.info("reading %s (%s layout, %.1f MB)", path, layout.layout, path.stat().st_size / 1e6)
+    log.info(
+        "reading %s (%s layout, %s names, %.1f MB)",
+        path,
+        layout.layout,
+        layout.naming,
+        path.stat().st_size / 1e6,
+    )
     seen = kept = blank = 0
     next_report = 10 * CHUNK_ROWS
     try:
@@ -257,6 +272,7 @@ def _read_file(
     return SourceFile(
         path=str(path),
         layout=layout.layout,
+        naming=layout.naming,
         rows=kept,
         labelled=layout.label_column is not None,
         restored_columns=layout.restored,
@@ -265,12 +281,14 @@ def _read_file(
 
 
 def load_flows(paths: Sequence[str | os.PathLike[str]]) -> Flows:
-    """Read CICIDS2017 CSV files and folders (MachineLearningCVE or TrafficLabelling layout).
+    """Read CICIDS2017 CSV files and folders (MachineLearningCVE or TrafficLabelling layout),
+    or flow files with CICFlowMeter's or CSE-CIC-IDS2018's column names (`flows.columns`).
 
     Values are kept as written (Infinity and NaN included). Lines with every field empty are
     skipped and counted. A file without a Label column loads with every label `UNLABELLED`.
-    Raises `MissingColumnsError` for a file that lacks feature columns, `UnknownLabelError` for a
-    label that is no CICIDS2017 class, `CsvFormatError` for a malformed file.
+    Raises `MissingColumnsError` for a file that lacks feature columns, `AmbiguousColumnsError`
+    for one whose header names a column twice, `UnknownLabelError` for a label that is no
+    CICIDS2017 class, `CsvFormatError` for a malformed file.
     """
     files = csv_files(paths)
     layouts = []

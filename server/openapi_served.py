@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from flows.columns import NameLookup, spellings
 from server.datatypes import V2_NUMERIC
 from server.model import Model
 from server.repository import Registry
@@ -99,19 +100,38 @@ def ref(name: str) -> dict[str, str]:
 
 def _features(names: tuple[str, ...]) -> dict[str, Any]:
     value = ref("FeatureValue")
+    lookup = NameLookup(names)
+    restored = {target for target, _ in lookup.restore}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    once: list[dict[str, Any]] = []
+    for index, name in enumerate(names):
+        names_of = spellings(name)
+        properties.update(dict.fromkeys(names_of, value))
+        if index in restored:
+            continue
+        if len(names_of) == 1:
+            required.append(name)
+        else:
+            once.append({"oneOf": [{"required": [spelling]} for spelling in names_of]})
+    named: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    if once:
+        named["allOf"] = once
     return {
         "description": f"The {len(names)} features: a list in the model's feature order, or an "
-        "object of every feature name (the CSV header's) -> value; other names are refused. "
-        "Names are also matched ignoring whitespace (` Flow Duration`, as flow extractors "
-        "write it), each once.",
+        "object of feature name -> value, each feature once, named as CICIDS2017 (the "
+        "model's names), CICFlowMeter or CSE-CIC-IDS2018 name it (`Destination Port`, `Dst "
+        "Port`); other names are refused. A `Fwd Header Length.1` left out is the "
+        "`Fwd Header Length` given (only CICIDS2017 writes it twice). Names are also matched "
+        "ignoring whitespace and case (` Flow Duration`, as flow extractors write it).",
         "oneOf": [
             {"type": "array", "items": value, "minItems": len(names), "maxItems": len(names)},
-            {
-                "type": "object",
-                "properties": dict.fromkeys(names, value),
-                "required": list(names),
-                "additionalProperties": False,
-            },
+            named,
         ],
     }
 
