@@ -41,7 +41,8 @@ class Conversations:
     keys: list[int]  # per conversation: a key that is the same in every chunk
     a_is_src: Array  # bool per packet: sent by the conversation's endpoint A (the lower one)
     ip_equal: Array  # bool per conversation: both endpoints share an address
-    endpoints: dict[str, Array]  # per packet: family, a_hi, a_lo, a_port, b_hi, b_lo, b_port, protocol
+    # per packet: family, a_hi, a_lo, a_port, b_hi, b_lo, b_port, protocol
+    endpoints: dict[str, Array]
 
 
 def conversations(columns: dict[str, Array]) -> Conversations:

@@ -1,4 +1,4 @@
-"""The 78 CICIDS2017 features of ended flows, computed from their accumulators as the reference does.
+"""The 78 CICIDS2017 features of ended flows, from their accumulators, as the reference has them.
 
 Each value follows `BasicFlow.dumpFlowBasedFeaturesEx`: the same guards (a statistic of an empty
 direction is 0), the same integer divisions (Down/Up Ratio, bulk averages, subflows) and `(long)`
@@ -20,7 +20,8 @@ LONG_MAX = 2**63 - 1
 
 def java_long(values: Array) -> Array:
     """Java's `(long)` of a double: toward zero, NaN to 0, saturating at the long range."""
-    return np.trunc(np.clip(np.nan_to_num(values, nan=0.0), LONG_MIN, LONG_MAX))
+    result: Array = np.trunc(np.clip(np.nan_to_num(values, nan=0.0), LONG_MIN, LONG_MAX))
+    return result
 
 
 def java_div(numerator: Array, denominator: Array) -> Array:

@@ -67,7 +67,7 @@ _AM_PM = ("AM", "PM")
 
 
 def java_timestamp(start_us: int) -> str:
-    """The reference's Timestamp column: `flowStartTime / 1000` ms as local `dd/MM/yyyy hh:mm:ss a`."""
+    """The reference's Timestamp: `flowStartTime / 1000` ms, local time, `dd/MM/yyyy hh:mm:ss a`."""
     millis = -(-start_us // 1000) if start_us < 0 else start_us // 1000  # Java's / truncates
     local = time.localtime(millis // 1000)
     hour = local.tm_hour % 12 or 12

@@ -36,7 +36,7 @@ class FlowBatch:
 
     @classmethod
     def empty(cls) -> FlowBatch:
-        columns = {f.name: np.empty(0, np.int64) for f in fields(cls)}
+        columns: dict[str, Array] = {f.name: np.empty(0, np.int64) for f in fields(cls)}
         columns["features"] = np.empty((0, N_FEATURES))
         return cls(**columns)
 

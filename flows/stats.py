@@ -31,7 +31,7 @@ def segment_starts(keys: Array) -> Array:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """The moments of one chunk's values, per group: `groups` are the flows (slots) they belong to."""
+    """The moments of one chunk's values, per group (`groups`: the flow slots they belong to)."""
 
     groups: Array
     n: Array
