@@ -52,10 +52,17 @@ class FlowStream:
         self.current: FlowMeter | None = None
         self.errors: list[CaptureError] = []
         self._stopping = False
+        self._reading = False
 
     def stop(self) -> None:
-        """End the input at the next batch; open flows are then written as at its end."""
+        """End the input at the next batch; open flows are then written as at its end.
+
+        Safe to call from a signal handler: when the input is blocked in a read (a pipe, a
+        quiet capture), the read is abandoned; a batch already read is metered whole.
+        """
         self._stopping = True
+        if self._reading:
+            raise _Stopped
 
     @property
     def stopping(self) -> bool:
@@ -75,15 +82,20 @@ class FlowStream:
         meter = self.current = FlowMeter(**self._meter_options)
         iterator = iter(batches)
         try:
-            for batch in iterator:
+            while not self._stopping:
+                try:
+                    self._reading = True
+                    batch = next(iterator)
+                except (StopIteration, _Stopped):
+                    break
+                finally:
+                    self._reading = False
                 flows = meter.add(batch)
                 if self.live:
                     now = time.time_ns() // 1000
                     flows = FlowBatch.concat([flows, meter.expire(now - LIVE_DELIVERY_SLACK_US)])
                 if len(flows):
                     yield flows
-                if self._stopping:
-                    break
         except CaptureError as error:
             self.errors.append(error)
         finally:
@@ -94,6 +106,10 @@ class FlowStream:
         _add_counts(self.counts, meter.counts)
         if len(flows):
             yield flows
+
+
+class _Stopped(BaseException):  # not caught by a reader's `except Exception`
+    """Raised into a blocked read by `FlowStream.stop`."""
 
 
 def _chain(
