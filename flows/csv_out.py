@@ -28,6 +28,15 @@ NAMINGS = (naming_table.CICIDS2017, naming_table.CICFLOWMETER)
 REFERENCE_LABEL = "NeedManualLabel"
 
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_IDENTIFIERS = (
+    "Flow ID",
+    "Source IP",
+    "Source Port",
+    "Destination IP",
+    "Destination Port",
+    "Protocol",
+    "Timestamp",
+)
 
 # Features the reference prints as Java doubles (the rest are longs or ints). Some print as the
 # int 0 when a guard fails: the statistics of an empty direction or period.
@@ -85,7 +94,7 @@ def _longs(values: Array) -> list[str]:
 
 
 def _doubles(values: Array) -> list[str]:
-    """`Double.toString` of each value; Python's repr already agrees on the common magnitudes."""
+    """`Double.toString` of each value: repr, but for the magnitudes Java writes otherwise."""
     texts = list(map(repr, values.tolist()))
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
@@ -102,7 +111,22 @@ class CsvWriter:
         self.file = file
         self.naming = naming
         self.columns = header(naming)
-        self._canonical = [naming_table.canonical(name) for name in self.columns]
+        canonical = [naming_table.canonical(name) or name for name in self.columns]
+        # Both layouts: the identifiers (Destination Port among them: it is also the first
+        # feature), the other features, and cfm's constant Label. One %-format per row.
+        self._identifiers = canonical[: len(_IDENTIFIERS)]
+        names = canonical[len(_IDENTIFIERS) :]
+        label = names[-1] == naming_table.LABEL_COLUMN
+        if label:
+            names = names[:-1]
+        assert tuple(self._identifiers) == _IDENTIFIERS, self._identifiers
+        assert names == list(FEATURE_NAMES[1:]) or names == [
+            name for name in FEATURE_NAMES[1:] if name != "Fwd Header Length.1"
+        ]
+        self._features = [_INDEX[name] for name in names]
+        self._doubles = {i for i, name in enumerate(names) if name in _DOUBLES}
+        self._guards = {i: _GUARDS[name] for i, name in enumerate(names) if name in _GUARDS}
+        self._label = label
         self._timestamps: dict[int, str] = {}
         self.rows = 0
         file.write(",".join(self.columns) + "\n")
@@ -110,11 +134,24 @@ class CsvWriter:
     def write(self, batch: FlowBatch) -> None:
         if not len(batch):
             return
-        cells = [self._column(name, batch) for name in self._canonical]
-        self.file.write("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
+        # Column by column, each distinct value formatted once (flows share many values).
+        columns = [self._identifier(name, batch) for name in self._identifiers]
+        for position, index in enumerate(self._features):
+            values, inverse = np.unique(batch.features[:, index], return_inverse=True)
+            texts = _doubles(values) if position in self._doubles else _longs(values)
+            cells = np.array(texts, dtype=object)[inverse]
+            guard = self._guards.get(position)
+            if guard is not None:
+                cells[~guard(batch.features)] = "0"
+            columns.append(cells.tolist())
+        if self._label:
+            columns.append([REFERENCE_LABEL] * len(batch))
+        self.file.write("".join([",".join(row) + "\n" for row in zip(*columns, strict=True)]))
         self.rows += len(batch)
 
-    def _column(self, name: str | None, batch: FlowBatch) -> list[str]:
+    def _identifier(self, name: str, batch: FlowBatch) -> list[str]:
+        if name == "Destination Port":
+            return list(map(str, batch.dst_port.tolist()))
         if name == "Flow ID":
             return batch.flow_ids()
         if name == "Source IP":
@@ -122,23 +159,12 @@ class CsvWriter:
         if name == "Destination IP":
             return batch.dst_ips()
         if name == "Source Port":
-            return _longs(batch.src_port)
+            return list(map(str, batch.src_port.tolist()))
         if name == "Protocol":
-            return _longs(batch.protocol)
+            return list(map(str, batch.protocol.tolist()))
         if name == "Timestamp":
             return self._timestamp(batch.start_us)
-        if name == naming_table.LABEL_COLUMN:
-            return [REFERENCE_LABEL] * len(batch)
-        assert name is not None
-        values = batch.features[:, _INDEX[name]]
-        if name not in _DOUBLES:
-            return _longs(values)
-        texts = _doubles(values)
-        guard = _GUARDS.get(name)
-        if guard is not None:
-            for i in np.flatnonzero(~guard(batch.features)).tolist():
-                texts[i] = "0"
-        return texts
+        raise AssertionError(name)
 
     def _timestamp(self, start_us: Array) -> list[str]:
         cache = self._timestamps

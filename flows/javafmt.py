@@ -18,49 +18,23 @@ def java_double(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    magnitude = abs(value)
-    if value == 0 or 1e-3 <= magnitude < 1e7:
-        text = repr(value)
-        if "e" in text:  # repr goes to exponents only below 1e-4 or from 1e16
-            return _plain(value)
-        return text
-    return _scientific(value)
-
-
-def _plain(value: float) -> str:
-    digits, exponent = _digits(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # plain in this range: repr uses exponents below 1e-4 and from 1e16
+    digits, exponent = _digits(repr(abs(value)))
     sign = "-" if value < 0 else ""
-    point = exponent + 1  # digits before the decimal point
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return f"{sign}{digits}{'0' * (point - len(digits))}.0"
-    return f"{sign}{digits[:point]}.{digits[point:]}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
 
 
-def _scientific(value: float) -> str:
-    digits, exponent = _digits(value)
-    sign = "-" if value < 0 else ""
-    fraction = digits[1:] or "0"
-    return f"{sign}{digits[0]}.{fraction}E{exponent}"
-
-
-def _digits(value: float) -> tuple[str, int]:
-    """The shortest significant digits of `value` and the exponent of the first one."""
-    mantissa, _, exponent = f"{abs(value):.17e}".partition("e")
-    shortest = repr(abs(value))
-    if "e" in shortest:
-        mantissa, _, exponent = shortest.partition("e")
-    else:
-        # repr has no exponent: normalise "1234.5" / "0.00123" to digits and exponent.
-        whole, _, fraction = shortest.partition(".")
-        if whole != "0":
-            digits = (whole + fraction).rstrip("0")
-            return digits or "0", len(whole) - 1
-        stripped = fraction.lstrip("0")
-        return stripped.rstrip("0") or "0", -(len(fraction) - len(stripped)) - 1
-    digits = mantissa.replace(".", "").rstrip("0") or "0"
-    return digits, int(exponent)
+def _digits(text: str) -> tuple[str, int]:
+    """The significant digits of a positive float's repr, and the exponent of the first."""
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    if exponent:
+        return (whole + fraction).rstrip("0") or "0", int(exponent)
+    if whole != "0":
+        return (whole + fraction).rstrip("0") or "0", len(whole) - 1
+    significant = fraction.lstrip("0")
+    return significant.rstrip("0"), len(significant) - len(fraction) - 1
 
 
 _AM_PM = ("AM", "PM")

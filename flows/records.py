@@ -76,6 +76,10 @@ class FlowBatch:
 
 
 def _addresses(family: Array, hi: Array, lo: Array) -> list[str]:
+    if len(family) and (family == 4).all():
+        unique, inverse = np.unique(lo, return_inverse=True)
+        texts = np.array([str(ipaddress.IPv4Address(a)) for a in unique.tolist()], dtype=object)
+        return texts[inverse].tolist()  # type: ignore[no-any-return]
     cache: dict[tuple[int, int, int], str] = {}
     result = []
     for key in zip(family.tolist(), hi.tolist(), lo.tolist(), strict=True):
