@@ -155,6 +155,8 @@ COLUMNS: tuple[Column, ...] = (
 FEATURES: tuple[str, ...] = tuple(c.cicids2017 for c in COLUMNS if c.role == FEATURE)
 IDENTIFIERS: tuple[str, ...] = tuple(c.cicids2017 for c in COLUMNS if c.role == IDENTIFIER)
 LABEL_COLUMN = "Label"
+# The Label CICFlowMeter writes for every flow (FlowFeature.java): no label at all.
+UNLABELLED_VALUES: frozenset[str] = frozenset({"NeedManualLabel"})
 # A feature that a file may lack, restored from the column that holds the same value: CICIDS2017
 # writes `Fwd Header Length` twice; the other namings write it once.
 RESTORED_FROM: dict[str, str] = {"Fwd Header Length.1": "Fwd Header Length"}
@@ -183,7 +185,6 @@ def _keys() -> dict[str, Column]:
 
 
 _KEYS = _keys()
-_BY_CANONICAL: dict[str, Column] = {column.cicids2017: column for column in COLUMNS}
 
 
 def canonical(name: str) -> str | None:

@@ -172,11 +172,16 @@ class _LabelCodes:
             self.names.append(canonical)
         return self._code[canonical]
 
+    def code_of(self, canonical: str) -> int:
+        """The code of a label met so far; -2 (no row's code) for one not met."""
+        return self._code.get(canonical, -2)
+
     def codes(self, column: pd.Series) -> np.ndarray:
         """Codes of a categorical label column; -1 where the label is empty."""
         for raw in column.cat.categories:
             if raw not in self._raw:
-                self._raw[raw] = self.code(canonical_label(raw))
+                unlabelled = raw.strip() in columns.UNLABELLED_VALUES  # CICFlowMeter's output
+                self._raw[raw] = self.code(UNLABELLED if unlabelled else canonical_label(raw))
         lookup = np.array([*(self._raw[raw] for raw in column.cat.categories), -1], np.int16)
         codes: np.ndarray = lookup[column.cat.codes.to_numpy()]  # missing (-1) picks the last -1
         return codes
@@ -235,7 +240,7 @@ def _read_file(
         layout.naming,
         path.stat().st_size / 1e6,
     )
-    seen = kept = blank = 0
+    seen = kept = blank = unlabelled = 0
     next_report = 10 * CHUNK_ROWS
     try:
         for chunk in _chunks(path, layout):
@@ -256,6 +261,7 @@ def _read_file(
                 block, codes = block[~empty], codes[~empty]
             out.append(block, codes, source)
             kept += len(block)
+            unlabelled += int(np.count_nonzero(codes == labels.code_of(UNLABELLED)))
             if kept >= next_report:
                 log.info("  %d rows", kept)
                 next_report += 10 * CHUNK_ROWS
@@ -274,7 +280,7 @@ def _read_file(
         layout=layout.layout,
         naming=layout.naming,
         rows=kept,
-        labelled=layout.label_column is not None,
+        labelled=layout.label_column is not None and not unlabelled,
         restored_columns=layout.restored,
         blank_rows_skipped=blank,
     )
@@ -285,7 +291,8 @@ def load_flows(paths: Sequence[str | os.PathLike[str]]) -> Flows:
     or flow files with CICFlowMeter's or CSE-CIC-IDS2018's column names (`flows.columns`).
 
     Values are kept as written (Infinity and NaN included). Lines with every field empty are
-    skipped and counted. A file without a Label column loads with every label `UNLABELLED`.
+    skipped and counted. A file without a Label column, or whose labels are CICFlowMeter's
+    placeholder `NeedManualLabel`, loads with every label `UNLABELLED`.
     Raises `MissingColumnsError` for a file that lacks feature columns, `AmbiguousColumnsError`
     for one whose header names a column twice, `UnknownLabelError` for a label that is no
     CICIDS2017 class, `CsvFormatError` for a malformed file.

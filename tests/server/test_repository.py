@@ -124,8 +124,8 @@ BROKEN = [
                  id="not a graph"),
     pytest.param(_edit(lambda m: m.update(feature_names=["a b", "ab", *m["feature_names"][2:]])),
                  "names 'a b' and 'ab' are the same column", id="ambiguous names"),
-    pytest.param(_edit(lambda m: m.update(feature_names=["Dst Port", *m["feature_names"][1:],
-                                                         ][:-1] + ["Destination Port"])),
+    pytest.param(_edit(lambda m: m.update(
+                     feature_names=["Dst Port", *m["feature_names"][1:-1], "Destination Port"])),
                  "names 'Dst Port' and 'Destination Port' are the same column",
                  id="one column in two namings"),
 ]  # fmt: skip
