@@ -1,0 +1,1 @@
+"""Benchmarks of the flow room: packet readers, live capture, the flow meter."""
