@@ -1,0 +1,205 @@
+"""Live capture: the packet rate `flows.live` sustains on a loopback with no kernel drops.
+
+    python -m benchmarks.flows.live [--seconds 3] [--rates 10000 50000 ...]
+
+Inside a network namespace of its own (loopback at MTU 1500, offloads off, as
+../shared/tools/traffic records), a capture process runs `LiveCapture` on `lo` (decoding every
+batch, as the flow meter's input would) while a sender sends UDP at one rate after another. For each
+rate: packets sent, captured, dropped by the kernel (pcap_stats), the rate achieved, and the
+capture's CPU (user + system seconds per second of capture). The figure kept is the highest rate
+achieved with zero drops. Needs root (namespaces, raw sockets). The sender is Python, paced: on
+a busy 2-core machine it shares the cores with the capture, so a rate it cannot reach ends the run.
+
+`measure()` is what `python -m benchmarks.flows` calls; it returns a plain dict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+DEFAULT_RATES = (10_000, 25_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
+SENDERS = 3
+PAYLOAD = 64  # bytes of UDP payload: small packets are the hard case for a capture
+FILTER = "udp"
+# The sender: UDP at a paced rate (bursts sent as the clock says they are due) to a socket that
+# never reads, so the kernel answers no ICMP; it prints how many it sent and in how long.
+SENDER = r"""
+import socket, sys, time
+rate, count, size, port = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), 9 + int(sys.argv[4])
+sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(("127.0.0.2", port))
+sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+send, payload, to = out.sendto, bytes(size), ("127.0.0.2", port)
+sent, start = 0, time.perf_counter()
+while sent < count:
+    due = min(int((time.perf_counter() - start) * rate) + 1, count)
+    for _ in range(due - sent):
+        send(payload, to)
+    if due == sent:
+        time.sleep(0.0005)
+    sent = max(sent, due)
+print(sent, time.perf_counter() - start)
+"""
+
+
+def capture(interface: str, out: Path) -> int:
+    """The capture process: count what `LiveCapture` yields until SIGTERM, then write figures."""
+    from flows.live import LiveCapture
+
+    with LiveCapture(interface, FILTER) as live:
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            live.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        print("ready", flush=True)
+        start_wall = time.monotonic()
+        start_cpu = resource.getrusage(resource.RUSAGE_SELF)
+        packets = 0
+        for batch in live:
+            packets += len(batch)
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        wall = time.monotonic() - start_wall
+        stats = live.stats()
+    figures = {
+        "captured": packets,
+        "dropped": stats.dropped,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu.ru_utime - start_cpu.ru_utime + cpu.ru_stime - start_cpu.ru_stime,
+        "skipped": dict(live.skipped),
+    }
+    out.write_text(json.dumps(figures))
+    return 0
+
+
+def _one_rate(inside: list[str], rate: int, seconds: float, work: Path) -> dict[str, Any]:
+    out = work / f"capture-{rate}.json"
+    child = subprocess.Popen(
+        [*inside, sys.executable, "-m", "benchmarks.flows.live", "--capture", "lo", str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        if "ready" not in child.stdout.readline():
+            raise RuntimeError(f"the capture process did not start (exit {child.wait()})")
+        # Several paced senders share the rate: one Python sender tops out below what the
+        # capture can take.
+        each = max(int(rate * seconds) // SENDERS, 1)
+        senders = [
+            subprocess.Popen(
+                [
+                    *inside,
+                    sys.executable,
+                    "-c",
+                    SENDER,
+                    str(rate // SENDERS),
+                    str(each),
+                    str(PAYLOAD),
+                    str(i),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(SENDERS)
+        ]
+        results = [sender.communicate(timeout=seconds * 20 + 60)[0].split() for sender in senders]
+        count = sum(int(result[0]) for result in results)
+        sending = max(float(result[1]) for result in results)
+        time.sleep(0.5)  # the last ring block reaches the capture
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    figures: dict[str, Any] = json.loads(out.read_text())
+    return {
+        "target_pps": rate,
+        "sent": count,
+        "captured": figures["captured"],
+        "dropped": figures["dropped"],
+        "achieved_pps": round(figures["captured"] / sending),
+        "capture_cpu": round(figures["cpu_seconds"] / figures["wall_seconds"], 3),
+        "capture_cpu_us_per_packet": round(
+            figures["cpu_seconds"] / max(figures["captured"], 1) * 1e6, 3
+        ),
+        "lost": count - figures["captured"],
+    }
+
+
+def measure(rates: tuple[int, ...] = DEFAULT_RATES, seconds: float = 3.0) -> dict[str, Any]:
+    """Rates tried in increasing order until the kernel drops packets (or the sender cannot go
+    faster); returns every step and the highest zero-drop rate."""
+    if os.geteuid() != 0:
+        return {"skipped": "live capture benchmark needs root (namespaces, raw sockets)"}
+    name = f"ids-flows-live-bench-{os.getpid()}"
+    steps: list[dict[str, Any]] = []
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        inside = ["ip", "netns", "exec", name]
+        subprocess.run([*inside, "ip", "link", "set", "lo", "mtu", "1500", "up"], check=True)
+        subprocess.run(
+            [*inside, "ethtool", "-K", "lo", "tso", "off", "gso", "off", "gro", "off"],
+            capture_output=True,
+            check=False,
+        )
+        with tempfile.TemporaryDirectory() as work:
+            for rate in rates:
+                step = _one_rate(inside, rate, seconds, Path(work))
+                steps.append(step)
+                if step["dropped"] or step["lost"]:
+                    break
+                if step["achieved_pps"] < 0.8 * rate:
+                    break  # the sender is at its limit on this machine: faster asks change nothing
+    finally:
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            subprocess.run(["kill", "-9", pid], check=False)
+        subprocess.run(["ip", "netns", "del", name], check=False)
+    clean = [s for s in steps if not s["dropped"] and not s["lost"]]
+    return {
+        "interface": "lo (in a private namespace, MTU 1500, offloads off)",
+        "payload_bytes": PAYLOAD,
+        "seconds_per_rate": seconds,
+        "steps": steps,
+        "max_zero_drop_pps": max((s["achieved_pps"] for s in clean), default=0),
+        "capture_cpu_at_max": max(clean, key=lambda s: s["achieved_pps"])["capture_cpu"]
+        if clean
+        else None,
+        # What one core would take if capture CPU per packet stayed as measured at the top rate.
+        "cpu_bound_pps_estimate": round(
+            1e6 / max(clean, key=lambda s: s["achieved_pps"])["capture_cpu_us_per_packet"]
+        )
+        if clean
+        else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rates", type=int, nargs="+", default=list(DEFAULT_RATES))
+    parser.add_argument("--capture", nargs=2, metavar=("INTERFACE", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.capture:
+        return capture(args.capture[0], Path(args.capture[1]))
+    print(json.dumps(measure(tuple(args.rates), args.seconds), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
