@@ -12,7 +12,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -80,11 +80,12 @@ class LiveCapture:
         snaplen: int = SNAPLEN,
         buffer_bytes: int = BUFFER_BYTES,
         interval: float = INTERVAL,
+        skipped: Skipped | None = None,
     ) -> None:
         self.interface = interface
         self.bpf_filter = bpf_filter
         self.interval = interval
-        self.skipped = Skipped()
+        self.skipped = Skipped() if skipped is None else skipped
         self._stop = threading.Event()
         self._number = 0
         if interface != "any":
@@ -152,6 +153,8 @@ class LiveCapture:
         return CaptureStats(int(received), int(dropped), int(interface_dropped))
 
     def __iter__(self) -> Iterator[PacketBatch]:
+        # An exception raised into the wait (a signal handler abandoning the read) ends the
+        # iteration like stop(); the caller closes the capture.
         wait = min(self.interval, WAKE_MS / 1000)
         while not self._stop.is_set():
             select.select([self._fd], [], [], wait)
@@ -198,3 +201,12 @@ class LiveCapture:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def capture(
+    interface: str, bpf_filter: str | None = None, skipped: Skipped | None = None
+) -> Generator[PacketBatch, None, None]:
+    """Batches from `interface` until the generator is closed (or `LiveCapture.stop`); the
+    capture opens at the first `next()`, so its errors raise there."""
+    with LiveCapture(interface, bpf_filter, skipped=skipped) as live:
+        yield from live

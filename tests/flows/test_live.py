@@ -136,7 +136,14 @@ def test_capture_sees_what_tcpdump_records(tmp_path: Path) -> None:
     assert summary["empty"] >= 1
 
 
-def test_sigterm_stops_an_idle_capture(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param([], id="stop() from the signal handler"),
+        pytest.param(["abandon"], id="an exception raised into the blocked read"),
+    ],
+)
+def test_sigterm_stops_an_idle_capture(tmp_path: Path, how: list[str]) -> None:
     require_namespaces()
     with namespace(f"ids-flows-stop-{os.getpid()}") as inside:
         child = subprocess.Popen(
@@ -148,6 +155,7 @@ def test_sigterm_stops_an_idle_capture(tmp_path: Path) -> None:
                 "lo",
                 "",
                 str(tmp_path / "l.npz"),
+                *how,
             ],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
