@@ -112,8 +112,6 @@ _FAMILY = 2 << 16  # + the address family of a loopback frame that is not IP
 _VERSION = 3 << 16  # + the IP version nibble of a raw frame that is neither 4 nor 6
 _LINK_TYPE = 4 << 16  # + a link type this reader does not decode
 
-_AR = np.arange(8, dtype=np.int64)
-
 
 @dataclass(frozen=True, slots=True)
 class Frames:
@@ -145,16 +143,11 @@ def reason_text(code: int) -> str:
     return f"link type {value} not read"
 
 
-def _be(data: Column, at: Column, width: int) -> Column:
-    """The big-endian unsigned integers of `width` bytes at each offset (a native-order copy)."""
-    if width == 1:
-        return data[at]
-    rows = data[at[:, None] + _AR[:width]]
-    return rows.view(f">u{width}")[:, 0].astype(f"u{width}")
-
-
-def _le32(data: Column, at: Column) -> Column:
-    return data[at[:, None] + _AR[:4]].view("<u4")[:, 0]
+def at_every_offset(data: Column, dtype: str) -> Column:
+    """`data` seen as `dtype` numbers starting at every byte: `view[i]` is the number in bytes
+    `i, i+1, ...`. One gather then reads a whole field, where byte gathers would need one each."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((max(len(data) - size + 1, 0),), dtype, buffer=data, strides=(1,))
 
 
 class _Chunk:
@@ -163,6 +156,9 @@ class _Chunk:
     def __init__(self, frames: Frames) -> None:
         self.f = frames
         self.data = frames.data
+        self.be16 = at_every_offset(frames.data, ">u2")
+        self.be32 = at_every_offset(frames.data, ">u4")
+        self.be64 = at_every_offset(frames.data, ">u8")
         self.end = frames.start + frames.caplen
         self.snapped = frames.caplen < frames.wirelen
         n = len(frames.start)
@@ -195,7 +191,7 @@ def _ethertypes(c: _Chunk, rows: Column, et: Column, after: Column, short: int) 
         ok = at + 4 <= c.end[rows]
         c.fail(rows, ~ok, np.where(c.snapped[rows], _TRUNCATED, short))
         rows, at = rows[ok], at[ok]
-        et, after = _be(c.data, at + 2, 2), at + 4
+        et, after = c.be16[at + 2], at + 4
     else:
         tagged = np.isin(et, VLAN_TAGS)
         c.fail(rows, tagged, _TOO_MANY_TAGS)
@@ -217,12 +213,12 @@ def _link(c: _Chunk, rows: Column, link_type: int) -> None:
     if link_type == ETHERNET:
         rows = c.need(rows, start, 14, _SHORT_ETHERNET)
         start = c.f.start[rows]
-        _ethertypes(c, rows, _be(c.data, start + 12, 2), start + 14, _SHORT_ETHERNET)
+        _ethertypes(c, rows, c.be16[start + 12], start + 14, _SHORT_ETHERNET)
     elif link_type in (LINUX_SLL, LINUX_SLL2):
         size, field = (16, 14) if link_type == LINUX_SLL else (20, 0)
         rows = c.need(rows, start, size, _SHORT_SLL)
         start = c.f.start[rows]
-        _ethertypes(c, rows, _be(c.data, start + field, 2), start + size, _SHORT_SLL)
+        _ethertypes(c, rows, c.be16[start + field], start + size, _SHORT_SLL)
     elif link_type in (RAW, RAW_12, RAW_14, IPV4, IPV6):
         rows = c.need(rows, start, 1, _EMPTY_RAW)
         start = c.f.start[rows]
@@ -241,11 +237,11 @@ def _link(c: _Chunk, rows: Column, link_type: int) -> None:
         rows = c.need(rows, start, 4, _SHORT_LOOPBACK)
         start = c.f.start[rows]
         if link_type == LOOP:
-            family = _be(c.data, start, 4)
+            family = c.be32[start].astype(np.uint32)
         else:
             # Written in the capturing host's byte order: a family is small, so a value with
             # high bits set was written by a host of the other order.
-            family = _le32(c.data, start)
+            family = c.be32[start].astype(np.uint32).byteswap()
             family = np.where(family > 0xFFFF, family.byteswap(), family)
         v4 = family == 2
         v6 = np.isin(family, INET6_FAMILIES)
@@ -309,25 +305,24 @@ def _ipv4(
         return
     rows = c.need(rows, c.l3[rows], 20, _BAD_IPV4)
     l3 = c.l3[rows]
-    head = c.data[l3[:, None] + np.arange(20)]  # the fixed header, one row per packet
-    ihl = (head[:, 0] & 0x0F).astype(np.int64) * 4
-    total = head[:, 2:4].view(">u2")[:, 0].astype(np.int64)
-    ok = (head[:, 0] >> 4 == 4) & (ihl >= 20)
+    first = c.data[l3]
+    ihl = (first & 0x0F).astype(np.int64) * 4
+    ok = (first >> 4 == 4) & (ihl >= 20)
     if not ok.all():
         c.fail(rows, ~ok, _BAD_IPV4)
-        rows, l3, head, ihl, total = rows[ok], l3[ok], head[ok], ihl[ok], total[ok]
+        rows, l3, ihl = rows[ok], l3[ok], ihl[ok]
     fits = l3 + ihl <= c.end[rows]
     if not fits.all():
         c.fail(rows, ~fits, np.where(c.snapped[rows], _TRUNCATED, _BAD_IPV4))
-        rows, l3, head, ihl, total = rows[fits], l3[fits], head[fits], ihl[fits], total[fits]
-    addresses = np.ascontiguousarray(head[:, 12:20]).view(">u4").astype(np.uint64)
+        rows, l3, ihl = rows[fits], l3[fits], ihl[fits]
     out["family"][rows] = 4
-    out["src_lo"][rows] = addresses[:, 0]
-    out["dst_lo"][rows] = addresses[:, 1]
-    out["protocol"][rows] = head[:, 9]
-    ip_payload[rows] = total - ihl  # below 0 for a total length inside the header: no transport
+    out["src_lo"][rows] = c.be32[l3 + 12]
+    out["dst_lo"][rows] = c.be32[l3 + 16]
+    out["protocol"][rows] = c.data[l3 + 9]
+    # Below 0 for a total length inside the header: no transport then.
+    ip_payload[rows] = c.be16[l3 + 2].astype(np.int64) - ihl
     l4[rows] = l3 + ihl
-    later[rows] = ((head[:, 6] & 0x1F) | head[:, 7]) != 0  # fragment offset
+    later[rows] = (c.be16[l3 + 6] & 0x1FFF) != 0  # fragment offset
 
 
 def _ipv6(
@@ -337,19 +332,17 @@ def _ipv6(
         return
     rows = c.need(rows, c.l3[rows], 40, _BAD_IPV6)
     l3 = c.l3[rows]
-    head = c.data[l3[:, None] + np.arange(40)]
-    ok = head[:, 0] >> 4 == 6
+    ok = c.data[l3] >> 4 == 6
     if not ok.all():
         c.fail(rows, ~ok, _BAD_IPV6)
-        rows, l3, head = rows[ok], l3[ok], head[ok]
-    addresses = np.ascontiguousarray(head[:, 8:40]).view(">u8").astype(np.uint64)
+        rows, l3 = rows[ok], l3[ok]
     out["family"][rows] = 6
-    out["src_hi"][rows] = addresses[:, 0]
-    out["src_lo"][rows] = addresses[:, 1]
-    out["dst_hi"][rows] = addresses[:, 2]
-    out["dst_lo"][rows] = addresses[:, 3]
-    next_header = head[:, 6].copy()
-    remaining = head[:, 4:6].view(">u2")[:, 0].astype(np.int64)
+    out["src_hi"][rows] = c.be64[l3 + 8]
+    out["src_lo"][rows] = c.be64[l3 + 16]
+    out["dst_hi"][rows] = c.be64[l3 + 24]
+    out["dst_lo"][rows] = c.be64[l3 + 32]
+    next_header = c.data[l3 + 6]
+    remaining = c.be16[l3 + 4].astype(np.int64)
     at = l3 + 40
     # Walk the extension headers, all rows in step; each step drops the rows that reached their
     # transport header. A header is read only where its 8 first bytes were captured.
@@ -366,7 +359,7 @@ def _ipv6(
             walking[cut] = False
             w = w[fits]
         kind = next_header[w]
-        ext = c.data[at[w][:, None] + _AR]
+        ext = c.data[at[w][:, None] + np.arange(4)]
         size = np.where(
             kind == FRAGMENT,
             8,
@@ -412,24 +405,19 @@ def _transport(
         region = np.minimum(ip_payload[rows], c.end[rows] - at)
         fits = region >= size
         rows, at, region = rows[fits], at[fits], region[fits]
-        head = c.data[at[:, None] + np.arange(size)]
-        ports = np.ascontiguousarray(head[:, 0:4]).view(">u2")
         if proto == TCP:
-            declared = (head[:, 12] >> 4).astype(np.int64) * 4
+            declared = (c.data[at + 12] >> 4).astype(np.int64) * 4
             bad = declared < 20  # the reference drops such a packet altogether
             if bad.any():
                 c.reason[rows[bad]] = _BAD_TCP
-                rows, head, ports = rows[~bad], head[~bad], ports[~bad]
-                region, declared = region[~bad], declared[~bad]
+                rows, at, region, declared = rows[~bad], at[~bad], region[~bad], declared[~bad]
             header = np.minimum(declared, region)
+            out["tcp_flags"][rows] = c.data[at + 13]
+            out["window"][rows] = c.be16[at + 14]
         else:
             header = np.full(len(rows), 8, np.int64)
-        payload = region - header
         out["transport"][rows] = True
-        out["src_port"][rows] = ports[:, 0]
-        out["dst_port"][rows] = ports[:, 1]
+        out["src_port"][rows] = c.be16[at]
+        out["dst_port"][rows] = c.be16[at + 2]
         out["header_len"][rows] = header
-        out["payload_len"][rows] = payload
-        if proto == TCP:
-            out["tcp_flags"][rows] = head[:, 13]
-            out["window"][rows] = np.ascontiguousarray(head[:, 14:16]).view(">u2")[:, 0]
+        out["payload_len"][rows] = region - header

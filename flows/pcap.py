@@ -7,14 +7,14 @@ microseconds, as libpcap does), and the "modified" pcap of old Red Hat tcpdump (
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BufferedIOBase
 
 import numpy as np
 
 from flows.chunks import CHUNK_BYTES, Chunks
-from flows.decode import Frames, decode
+from flows.decode import Frames, at_every_offset, decode
 from flows.errors import CorruptCaptureError, TruncatedCaptureError
 from flows.packets import PacketBatch, Skipped
 
@@ -64,25 +64,24 @@ def read(
     chunks = Chunks(file, max(chunk_bytes, fmt.record_header + limit), FILE_HEADER)
     number = 0  # frames framed so far
     caplen_at = struct.Struct(fmt.byte_order + "I").unpack_from
+    step = struct.Struct(fmt.byte_order + "8xI").unpack_from  # a record's caplen, at its start
     hsize = fmt.record_header
     while True:
         more = chunks.refill()
         if not more and chunks.used == chunks.filled:
             return
-        buffer, pos, end = chunks.buffer, chunks.used, chunks.filled
-        offsets: list[int] = []
-        append = offsets.append
-        # Record boundaries are sequential: this loop is the reader's only per-packet Python.
-        while pos + hsize <= end:
-            nxt = pos + hsize + caplen_at(buffer, pos + 8)[0]
-            if nxt > end:
-                break
-            append(pos)
-            pos = nxt
+        pos, end = chunks.used, chunks.filled
+        offsets = _frame(memoryview(chunks.buffer)[:end], pos, hsize, step)
+        if offsets:
+            last = offsets[-1]
+            pos = last + hsize + caplen_at(chunks.buffer, last + 8)[0]
+            if pos > end:  # the last record runs past the buffer
+                offsets.pop()
+                pos = last
         if not offsets:
             # The next record is not all in the buffer, which holds any record of `limit` bytes.
-            if pos + hsize <= end and caplen_at(buffer, pos + 8)[0] > limit:
-                raise _too_long(path, number + 1, caplen_at(buffer, pos + 8)[0], limit)
+            if pos + hsize <= end and caplen_at(chunks.buffer, pos + 8)[0] > limit:
+                raise _too_long(path, number + 1, caplen_at(chunks.buffer, pos + 8)[0], limit)
             if not more:
                 skipped[CUT_SHORT] += 1
                 return
@@ -90,26 +89,43 @@ def read(
         chunks.used = pos
         data = chunks.array()
         at = np.array(offsets, np.int64)
-        fields = data[at[:, None] + np.arange(16)].view(fmt.byte_order + "u4").astype(np.int64)
-        caplen = fields[:, 2]
+        u32 = at_every_offset(data, fmt.byte_order + "u4")
+        caplen = u32[at + 8].astype(np.int64)
         too_long = caplen > limit
         bad = int(np.argmax(too_long)) if too_long.any() else len(at)
         frames = Frames(
             data=data,
             start=at[:bad] + hsize,
             caplen=caplen[:bad],
-            wirelen=fields[:bad, 3],
+            wirelen=u32[at[:bad] + 12].astype(np.int64),
             link_type=np.full(bad, link_type, np.int64),
-            time_us=fields[:bad, 0] * 1_000_000 + fields[:bad, 1] // fmt.divisor,
+            time_us=u32[at[:bad]].astype(np.int64) * 1_000_000
+            + u32[at[:bad] + 4].astype(np.int64) // fmt.divisor,
             number=np.arange(number + 1, number + 1 + bad, dtype=np.int64),
         )
         batch = decode(frames, skipped)
-        del data, frames  # the buffer cannot grow while an array looks at it
+        del data, frames, u32  # the buffer cannot grow while an array looks at it
         if len(batch):
             yield batch
         if bad < len(at):
             raise _too_long(path, number + bad + 1, int(caplen[bad]), limit)
         number += len(at)
+
+
+def _frame(view: memoryview, pos: int, hsize: int, step: Callable[..., tuple[int]]) -> list[int]:
+    """Offsets of the records from `pos` whose 12 first bytes are in `view` (the last may run
+    past it). Record boundaries are sequential: this loop is the reader's only per-packet Python,
+    kept to two statements (the end of the view ends it, as struct's error)."""
+    offsets: list[int] = []
+    append = offsets.append
+    try:
+        while True:
+            append(pos)
+            pos += hsize + step(view, pos)[0]
+    except struct.error:
+        offsets.pop()  # its caplen is not in the view
+    view.release()
+    return offsets
 
 
 def _too_long(path: str, packet: int, caplen: int, limit: int) -> CorruptCaptureError:

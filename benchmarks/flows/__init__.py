@@ -1,5 +1,6 @@
-"""`python -m benchmarks.flows`: the flow meter against the reference (CICFlowMeter's `cfm`).
+"""Benchmarks of the flow room: packet readers, live capture, the flow meter.
 
-`files` times both on the same capture, one core each, interleaved and repeated, and measures
-their peak memory; `live` (the readers') measures live capture on `lo`.
+`python -m benchmarks.flows` times the meter against the reference (CICFlowMeter's `cfm`) on the
+same capture, one core each, interleaved and repeated, with their peak memory (`files`), then
+live capture on `lo` (`live`).
 """
