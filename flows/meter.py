@@ -197,7 +197,7 @@ class FlowMeter:
                     orient[c] = orientation
 
         # Packets the sequential rules must see (module doc of flows.assign).
-        order = np.argsort(conversation, kind="stable")
+        order = talks.order
         grouped = conversation[order]
         begins = segment_starts(grouped)
         times = time[order]
@@ -248,26 +248,26 @@ class FlowMeter:
         self._open_flows(decided, time[events], events, talks)
         self._store_state(talks, state)
 
-        # Fold the packets into their flows.
-        kept = np.flatnonzero(~dropped)
-        kept_slot = slot[kept]
+        # Fold the packets into their flows. In conversation order each flow's packets are
+        # one run, in capture order: a conversation's flows follow one another.
+        picked = order[~dropped[order]]
+        picked_slot = slot[picked]
+        first_picked = first[picked]
         forward = (
-            first[kept]
-            | talks.ip_equal[conversation[kept]]
-            | (talks.a_is_src[kept] == table.orient[kept_slot])
+            first_picked
+            | talks.ip_equal[conversation[picked]]
+            | (talks.a_is_src[picked] == table.orient[picked_slot])
         )
-        by_slot = np.argsort(kept_slot, kind="stable")
-        picked = kept[by_slot]
         table.update(
             PacketRows(
-                slot=kept_slot[by_slot],
+                slot=picked_slot,
                 time=time[picked],
-                forward=forward[by_slot],
-                first=first[picked],
-                payload=cols["payload_len"][picked],
-                header=cols["header_len"][picked],
+                forward=forward,
+                first=first_picked,
+                payload=cols["payload_len"][picked].astype(np.int64),
+                header=cols["header_len"][picked].astype(np.int64),
                 flags=flags[picked],
-                window=cols["window"][picked],
+                window=cols["window"][picked].astype(np.int64),
             ),
             self.activity_timeout_us,
         )
@@ -360,7 +360,7 @@ def _transport_fields(columns: dict[str, Array]) -> dict[str, Array]:
     out["src_port"] = np.where(transport, columns["src_port"], zero).astype(np.int64)
     out["dst_port"] = np.where(transport, columns["dst_port"], zero).astype(np.int64)
     out["tcp_flags"] = np.where(tcp, columns["tcp_flags"], 0).astype(np.uint8)
-    out["window"] = np.where(tcp, columns["window"], zero).astype(np.int64)
-    out["header_len"] = np.where(transport, columns["header_len"], zero).astype(np.int64)
-    out["payload_len"] = np.where(transport, columns["payload_len"], zero).astype(np.int64)
+    out["window"] = np.where(tcp, columns["window"], 0)
+    out["header_len"] = np.where(transport, columns["header_len"], 0)
+    out["payload_len"] = np.where(transport, columns["payload_len"], 0)
     return out
