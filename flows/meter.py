@@ -30,7 +30,7 @@ ACTIVITY_TIMEOUT_US = 5_000_000
 REORDER_SLACK_US = 10_000_000
 CHUNK_PACKETS = 1 << 16
 # Orientations kept for conversations whose flow expired by clock; the oldest go first.
-ORIENTATIONS_KEPT = 1 << 20
+ORIENTATIONS_KEPT = 1 << 18  # about 92 bytes each: 24 MB
 
 
 @dataclass
