@@ -41,7 +41,15 @@ def root(repository: Path, slow_repository: Path, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="module")
 def server(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"ARTIFACTS_PATH": str(root), "IDS_KEEP_ALIVE_SECONDS": "1"}
+    # The slow batches take about a second each on a quiet machine; on a loaded one (load 12 on
+    # 2 cores) four of them ran past the default 30 s request timeout and shutdown grace (504s,
+    # then 500s), which is not what these tests look at.
+    env = {
+        "ARTIFACTS_PATH": str(root),
+        "IDS_KEEP_ALIVE_SECONDS": "1",
+        "IDS_REQUEST_TIMEOUT_SECONDS": "300",
+        "IDS_GRACEFUL_SHUTDOWN_SECONDS": "300",
+    }
     server = start(env, tmp_path_factory.mktemp("live_log") / "server.log")
     yield server
     server.stop()
