@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         "cfm": files.as_dict(cfm, packets),
     }
     result["ratio"] = result["ours"]["packets_per_second"] / result["cfm"]["packets_per_second"]
+    result["cpu_ratio"] = (
+        result["ours"]["packets_per_cpu_second"] / result["cfm"]["packets_per_cpu_second"]
+    )
     if not args.no_double:
         big = capture.doubled(pcap, CACHE / f"{pcap.stem}-twice.pcap")
         with tempfile.TemporaryDirectory(prefix="flows-bench-") as work:
