@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.cli", "serve an ONNX model repository over HTTP"),
     "score": ("score.cli", "score flow files (CSV, gzip'd CSV, Parquet) with the ONNX models"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
+    "flows": ("flows.cli", "turn pcap files or a live interface into CICIDS2017 flow records"),
 }
 
 
