@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from detect.alerts import AlertWriter, alerts
 from detect.errors import DetectError
@@ -85,11 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _live_batches(interface: str, bpf: str | None, stream: FlowStream) -> Iterator[PacketBatch]:
+def _open_capture(interface: str, bpf: str | None) -> tuple[FlowStream, Any]:
+    """The capture, opened now so that a missing privilege, an unknown interface or a bad
+    filter stop the command before anything is written; and the flow stream over it."""
     # The capture library loads only when capturing.
     live = importlib.import_module("flows.live")
-    batches: Iterator[PacketBatch] = live.capture(interface, bpf, stream.skipped)
-    return batches
+    capture = live.LiveCapture(interface, bpf)
+    batches: Iterator[PacketBatch] = iter(capture)
+    stream = FlowStream(batches, live=True)
+    stream.skipped = capture.skipped
+    return stream, capture
 
 
 class _Progress:
@@ -144,9 +149,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ids-inference detect: {error}", file=sys.stderr)
         return 1
     live = args.interface is not None
-    stream = FlowStream([] if live else [Path(p) for p in args.pcaps], live=live)
+    capture = None
     if live:
-        stream = FlowStream(_live_batches(args.interface, args.filter, stream), live=True)
+        try:
+            stream, capture = _open_capture(args.interface, args.filter)
+        except FlowsError as error:
+            scorer.close()
+            print(f"ids-inference detect: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"detect: capturing on {args.interface}"
+            + (f" ({args.filter})" if args.filter else "")
+            + f", judging with {scorer.name} version {scorer.version}; SIGINT or SIGTERM stops",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        stream = FlowStream([Path(p) for p in args.pcaps])
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stream.stop()
@@ -167,11 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         scorer.close()
+        if capture is not None:
+            capture.close()
     seconds = time.monotonic() - began
     source = f"{args.interface} (live)" if live else ", ".join(args.pcaps)
+    ended = stream.counts.ended
     print(
         f"detect: {summary.flows:,} flows from {source} judged by {scorer.name} version "
-        f"{scorer.version} ({scorer.where}) in {seconds:.1f} s",
+        f"{scorer.version} ({scorer.where}) in {seconds:.1f} s; the flow meter ended "
+        f"{sum(ended.values()):,} (FIN {ended['FIN']:,}, RST {ended['RST']:,}, timeout "
+        f"{ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,})",
         file=sys.stderr,
     )
     print(summary.table(), file=sys.stderr)
