@@ -7,7 +7,9 @@ on which ports, and when.
 A rule matches a flow between one of its attackers and one of its victims, in either direction
 (the flow meter's source is whoever sent the flow's first packet, and a conversation's later
 flows can start from the victim), whose start lies in the rule's window. Ports given with an
-address restrict that side's port. The first matching rule gives the label.
+address restrict that side's port; a rule without attackers (or victims) takes any address on
+that side, so `--label BENIGN` alone labels a recording of normal traffic, and `--label
+PortScan --from T1 --until T2` every flow of a window. The first matching rule gives the label.
 """
 
 from __future__ import annotations
@@ -127,10 +129,6 @@ class Rule:
             canonical = canonical_label(label)
         except UnknownLabelError as error:
             raise LabelRuleError(f"--label {label!r}: {error}") from None
-        if canonical == BENIGN:
-            raise LabelRuleError("--label BENIGN: every flow no rule matches is BENIGN already")
-        if not attackers or not victims:
-            raise LabelRuleError(f"--label {label}: give at least one --attacker and one --victim")
         rule = cls(
             canonical,
             tuple(Endpoint.parse(text) for text in attackers),
@@ -160,6 +158,8 @@ class Rule:
 
 
 def _any(endpoints: tuple[Endpoint, ...], side: tuple[Array, Array, Array, Array]) -> Array:
+    if not endpoints:
+        return np.ones(len(side[0]), np.bool_)
     found = np.zeros(len(side[0]), np.bool_)
     for endpoint in endpoints:
         found |= endpoint.matches(*side)

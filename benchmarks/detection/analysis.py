@@ -58,3 +58,23 @@ def medians(features: Matrix) -> dict[str, float]:
 
 def nearest_shares(reference: Reference, flows: Matrix) -> list[tuple[str, int]]:
     return Counter(reference.nearest(flows)).most_common()
+
+
+# A flow's shape: packets and payload bytes each way, what tells a request from a bare ACK.
+SHAPE = (
+    "Total Fwd Packets",
+    "Total Backward Packets",
+    "Total Length of Fwd Packets",
+    "Total Length of Bwd Packets",
+)
+_SHAPE = [FEATURE_NAMES.index(name) for name in SHAPE]
+
+
+def shapes(features: Matrix) -> Counter[tuple[int, ...]]:
+    return Counter(tuple(int(v) for v in row) for row in features[:, _SHAPE].tolist())
+
+
+def same_shape(reference: Reference, shape: tuple[int, ...]) -> list[tuple[str, int]]:
+    """How many training flows of each set have exactly `shape`."""
+    mine = np.all(reference.features[:, _SHAPE] == np.array(shape, dtype=np.float64), axis=1)
+    return Counter(reference.sources[mine].tolist()).most_common()

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.detection.analysis import Reference, medians, nearest_shares
+from benchmarks.detection.analysis import Reference, medians, nearest_shares, same_shape, shapes
 from benchmarks.detection.datasets import labelled_csv
 from benchmarks.detection.evaluation import Outcome, Recording, evaluate, load_recording
 from benchmarks.detection.recordings import record
@@ -230,6 +230,7 @@ def _analyse(
             flows = np.concatenate(rows)
             shares = nearest_shares(reference, flows)
             closest = shares[0][0] if shares else ""
+            common = shapes(flows).most_common(1)[0]
             found.append(
                 {
                     "model": model,
@@ -240,6 +241,9 @@ def _analyse(
                     "medians": medians(flows),
                     "closest": closest,
                     "closest_medians": medians(by_source[closest]) if closest in by_source else {},
+                    "shape": list(common[0]),
+                    "shape_flows": common[1],
+                    "shape_in_training": same_shape(reference, common[0]),
                 }
             )
     return found
