@@ -222,6 +222,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     benign = [s for s in scenarios if any(pooled[k]["benign"] for k in pooled if k[2] == s)]
     sets = list(result["model_sets"])
     figure, axes = plt.subplots(2, len(sets), figsize=(13, 7.5), sharey="row")
+    # false-positive rates are a few percent: their row gets a scale of its own
+    axes[1][0].set_ylim(0, 10)
     width = 0.8 / len(MODELS)
     for column, model_set in enumerate(sets):
         for row, (names, key, whole, title, goal) in enumerate(
@@ -258,7 +260,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
                 [f"{s}*" if s == result["left_out"] else s for s in names], rotation=20
             )
             axis.set_title(f"{model_set}: {title}", fontsize=10)
-            axis.set_ylim(0, 105)
+            if row == 0:
+                axis.set_ylim(0, 105)
     axes[0][0].legend(fontsize=8)
     figure.suptitle(
         "Held-out recordings (runs 2..), binary models; * left out of training; dashed: goal",
