@@ -93,7 +93,7 @@ class LiveCapture:
                 socket.if_nametoindex(interface)
             except OSError as error:
                 raise InterfaceNotFoundError(
-                    f"no network interface is named {interface!r} (see `ip link`)"
+                    f"no network interface is named {interface!r} (`ip link` lists them)"
                 ) from error
         self._handle = self._open(snaplen, buffer_bytes)
         self.link_type = int(self._handle.datalink())

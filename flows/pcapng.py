@@ -9,14 +9,14 @@ over. A simple packet block has no timestamp: it takes the time of the packet be
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BufferedIOBase
 
 import numpy as np
 
 from flows.chunks import CHUNK_BYTES, Chunks
-from flows.decode import Frames, decode
+from flows.decode import Frames, at_every_offset, decode
 from flows.errors import CorruptCaptureError
 from flows.packets import Column, PacketBatch, Skipped
 
@@ -70,7 +70,8 @@ def read(
         buffer, pos, end = chunks.buffer, chunks.used, chunks.filled
         packets: list[int] = []
         need = 0
-        # Block boundaries are sequential: this loop is the reader's only per-packet Python.
+        view = memoryview(buffer)[:end]
+        step = struct.Struct(order + "II").unpack_from
         while pos + 12 <= end:
             kind, length = struct.unpack_from(order + "II", buffer, pos)
             if kind == SECTION or section is None:  # its magic reads the same in either order
@@ -84,6 +85,7 @@ def read(
                     need = length
                     break
                 section, order = new, new.byte_order
+                step = struct.Struct(order + "II").unpack_from
                 pos += length
                 continue
             if length < 12 or length % 4 or length > MAX_BLOCK:
@@ -97,15 +99,24 @@ def read(
             if pos + length > end:
                 need = length
                 break
+            if kind == ENHANCED_PACKET:
+                packets.append(pos)
+                pos = _run(view, pos + length, step, packets)
+                continue
             if kind in PACKET_BLOCKS:
                 packets.append(pos)
             elif kind == INTERFACE:
                 section.interfaces.append(_interface(buffer, pos, length, order))
             pos += length
+        view.release()
         if packets:
             assert section is not None
-            chunks.used = pos
             data = chunks.array()
+            pos = _checked(data, packets, order, pos, end)
+            chunks.used = pos
+            if not packets:  # the run's first block is bad: the loop above says how
+                del data
+                continue
             batch, last_time = _packets(data, packets, section, number, last_time, skipped)
             del data  # the buffer cannot grow while an array looks at it
             number += len(packets)
@@ -116,6 +127,37 @@ def read(
         elif not more:
             skipped[CUT_SHORT] += 1  # a block the file ends inside
             return
+
+
+def _run(
+    view: memoryview, pos: int, step: Callable[..., tuple[int, int]], packets: list[int]
+) -> int:
+    """Frame a run of enhanced packet blocks, the common case, with nothing but a step per
+    block: the only per-packet Python. The view's end ends it (as struct's error), and so does
+    any other block; `_checked` then vets what the run took on trust."""
+    append = packets.append
+    try:
+        while True:
+            kind, length = step(view, pos)
+            if kind != ENHANCED_PACKET or length < 32:
+                return pos
+            append(pos)
+            pos += length
+    except struct.error:
+        return pos
+
+
+def _checked(data: Column, packets: list[int], order: str, pos: int, end: int) -> int:
+    """Drop the packets from the first whose length is no block's or runs past `end`; the
+    frame loop meets that block again and says what is wrong. Returns where framing resumes."""
+    at = np.array(packets, np.int64)
+    length = at_every_offset(data, order + "u4")[at + 4].astype(np.int64)
+    bad = (length % 4 != 0) | (length > MAX_BLOCK) | (at + length > end)
+    if not bad.any():
+        return pos
+    first = int(np.argmax(bad))
+    del packets[first:]
+    return int(at[first])
 
 
 def _section(
@@ -167,9 +209,9 @@ def _interface(buffer: bytearray, pos: int, length: int, order: str) -> Interfac
     return interface
 
 
-def _u32(data: Column, at: Column, order: str, count: int = 1) -> Column:
-    raw = data[at[:, None] + np.arange(4 * count)]
-    return raw.view(order + "u4").astype(np.int64)
+def _u32(u32: Column, at: Column, count: int = 1) -> Column:
+    """`count` consecutive 32-bit fields from each offset, one column each."""
+    return np.stack([u32[at + 4 * i].astype(np.int64) for i in range(count)], axis=1)
 
 
 def to_micros(ticks: Column, tsresol: int, tsoffset: int) -> Column:
@@ -202,7 +244,8 @@ def _packets(
     order = section.byte_order
     at = np.array(blocks, np.int64)
     n = len(at)
-    kind, length = _u32(data, at, order, 2).T
+    u32 = at_every_offset(data, order + "u4")
+    kind, length = _u32(u32, at, 2).T
     interface = np.zeros(n, np.int64)
     ticks = np.zeros(n, np.uint64)
     caplen = np.zeros(n, np.int64)
@@ -213,7 +256,7 @@ def _packets(
 
     enhanced = np.flatnonzero((kind == ENHANCED_PACKET) & (length >= 32))
     if len(enhanced):
-        fields = _u32(data, at[enhanced] + 8, order, 5)
+        fields = _u32(u32, at[enhanced] + 8, 5)
         interface[enhanced] = fields[:, 0]
         ticks[enhanced] = (fields[:, 1].astype(np.uint64) << np.uint64(32)) | fields[:, 2].astype(
             np.uint64
@@ -221,16 +264,15 @@ def _packets(
         caplen[enhanced], wirelen[enhanced] = fields[:, 3], fields[:, 4]
     obsolete = np.flatnonzero((kind == OBSOLETE_PACKET) & (length >= 32))
     if len(obsolete):
-        raw = data[(at[obsolete] + 8)[:, None] + np.arange(2)]
-        interface[obsolete] = raw.view(order + "u2")[:, 0]
-        fields = _u32(data, at[obsolete] + 12, order, 4)
+        interface[obsolete] = at_every_offset(data, order + "u2")[at[obsolete] + 8]
+        fields = _u32(u32, at[obsolete] + 12, 4)
         ticks[obsolete] = (fields[:, 0].astype(np.uint64) << np.uint64(32)) | fields[:, 1].astype(
             np.uint64
         )
         caplen[obsolete], wirelen[obsolete] = fields[:, 2], fields[:, 3]
     simple = np.flatnonzero((kind == SIMPLE_PACKET) & (length >= 16))
     if len(simple):
-        wirelen[simple] = _u32(data, at[simple] + 8, order)[:, 0]
+        wirelen[simple] = _u32(u32, at[simple] + 8)[:, 0]
         start[simple] = at[simple] + 12
         room[simple] = length[simple] - 16
         snap = section.interfaces[0].snaplen if section.interfaces else 0

@@ -69,6 +69,14 @@ def _finish(process: subprocess.Popen[str]) -> None:
             pipe.close()
 
 
+def _wait_until_recorded(path: Path, packets: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists() and len(read_all(path)[0]) >= packets:
+            return
+        time.sleep(0.2)
+
+
 def _timeless(row: dict[str, int]) -> dict[str, int]:
     return {name: value for name, value in row.items() if name != "time_us"}
 
@@ -119,6 +127,9 @@ def test_capture_sees_what_tcpdump_records(tmp_path: Path) -> None:
             time.sleep(0.5)  # an idle spell: the capture keeps yielding (empty) batches
             child.send_signal(signal.SIGTERM)
             assert child.wait(timeout=60) == 0
+            # tcpdump writes each packet as it reads it; on a busy machine it can still be
+            # behind: give it until it has what the capture saw (or a minute) before stopping it.
+            _wait_until_recorded(tmp_path / "ref.pcap", len(_batch(tmp_path / "live.npz")))
         finally:
             tcpdump.send_signal(signal.SIGINT)
             _finish(tcpdump)
