@@ -37,6 +37,7 @@ class Conversations:
     """The conversations of one chunk: `index` maps each packet to one of them."""
 
     index: Array  # int64 per packet: the packet's conversation, 0 .. len(keys) - 1
+    order: Array  # int64: the packets grouped by conversation, in capture order within each
     first: Array  # int64 per conversation: its first packet in the chunk
     keys: list[int]  # per conversation: a key that is the same in every chunk
     a_is_src: Array  # bool per packet: sent by the conversation's endpoint A (the lower one)
@@ -68,15 +69,13 @@ def conversations(columns: dict[str, Array]) -> Conversations:
         # IPv4 only (addresses fit in 32 bits): two sorts of one uint64 each.
         addresses = (a_lo << np.uint64(32)) | b_lo
         _, pair = np.unique(addresses, return_inverse=True)
-        _, first, index = np.unique(
-            (pair.astype(np.uint64) << np.uint64(40)) | low, return_index=True, return_inverse=True
-        )
+        order, index, first = _group((pair.astype(np.uint64) << np.uint64(40)) | low)
         keys = [
             (high << 40) | rest
             for high, rest in zip(addresses[first].tolist(), low[first].tolist(), strict=True)
         ]
     else:
-        order = np.lexsort((low, b_lo, b_hi, a_lo, a_hi, v6))
+        order = np.lexsort((low, b_lo, b_hi, a_lo, a_hi, v6))  # stable
         changed = np.zeros(len(order), np.bool_)
         changed[0] = True
         for column in (low, b_lo, b_hi, a_lo, a_hi, v6):
@@ -102,6 +101,7 @@ def conversations(columns: dict[str, Array]) -> Conversations:
         ]
     return Conversations(
         index=index.astype(np.int64),
+        order=order,
         first=first.astype(np.int64),
         keys=keys,
         a_is_src=a_is_src,
@@ -117,6 +117,19 @@ def conversations(columns: dict[str, Array]) -> Conversations:
             "protocol": protocol,
         },
     )
+
+
+def _group(keys: Array) -> tuple[Array, Array, Array]:
+    """A stable sort of `keys`: the order, each element's group, each group's first element."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    changed = np.empty(len(keys), np.bool_)
+    changed[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=changed[1:])
+    group = np.cumsum(changed) - 1
+    index = np.empty(len(keys), np.int64)
+    index[order] = group
+    return order, index, order[changed]
 
 
 @dataclass(slots=True)

@@ -90,6 +90,28 @@ def header(naming: str, *, labelled: bool = False) -> tuple[str, ...]:
     return naming_table.header(naming, label=labelled or naming == naming_table.CICFLOWMETER)
 
 
+# The text of every whole number below 2**16, as a long and as a double: most cells are one.
+_SMALL = 1 << 16
+_SMALL_LONGS = np.array([str(i) for i in range(_SMALL)], dtype=object)
+_SMALL_DOUBLES = np.array([f"{i}.0" for i in range(_SMALL)], dtype=object)
+
+
+def _cells(values: Array, double: bool) -> Array:
+    """The text of each value (an object array): small whole numbers from a table, the rest
+    formatted once per distinct value."""
+    table = _SMALL_DOUBLES if double else _SMALL_LONGS
+    small = (values >= 0) & (values < _SMALL) & (values == np.floor(values))
+    if small.all():
+        return table[values.astype(np.int64)]
+    cells = np.empty(len(values), dtype=object)
+    cells[small] = table[values[small].astype(np.int64)]
+    rest = ~small
+    distinct, inverse = np.unique(values[rest], return_inverse=True)
+    texts = _doubles(distinct) if double else _longs(distinct)
+    cells[rest] = np.array(texts, dtype=object)[inverse]
+    return cells
+
+
 def _longs(values: Array) -> list[str]:
     return list(map(str, values.astype(np.int64).tolist()))
 
@@ -100,7 +122,12 @@ def _doubles(values: Array) -> list[str]:
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
         plain = ((magnitude >= 1e-3) & (magnitude < 1e7)) | (values == 0)
-    for i in np.flatnonzero(~plain).tolist():
+        # Rates: positive, from 1e7 to 1e16, where repr is `WHOLE.FRACTION`.
+        large = (values >= 1e7) & (values < 1e16)
+    at = np.flatnonzero(large).tolist()
+    for i, (whole, _, fraction) in zip(at, [texts[i].partition(".") for i in at], strict=True):
+        texts[i] = f"{whole[0]}.{(whole[1:] + fraction).rstrip('0') or '0'}E{len(whole) - 1}"
+    for i in np.flatnonzero(~plain & ~large).tolist():
         texts[i] = java_double(float(values[i]))
     return texts
 
@@ -133,7 +160,6 @@ class CsvWriter:
         self._doubles = {i for i, name in enumerate(names) if name in _DOUBLES}
         self._guards = {i: _GUARDS[name] for i, name in enumerate(names) if name in _GUARDS}
         self._label = label
-        self._timestamps: dict[int, str] = {}
         self.rows = 0
         file.write(",".join(self.columns) + "\n")
 
@@ -142,12 +168,10 @@ class CsvWriter:
             raise ValueError("labels go with a writer made with labelled=True, and only there")
         if not len(batch):
             return
-        # Column by column, each distinct value formatted once (flows share many values).
+        # Column by column (flows share many values).
         columns = [self._identifier(name, batch) for name in self._identifiers]
         for position, index in enumerate(self._features):
-            values, inverse = np.unique(batch.features[:, index], return_inverse=True)
-            texts = _doubles(values) if position in self._doubles else _longs(values)
-            cells = np.array(texts, dtype=object)[inverse]
+            cells = _cells(batch.features[:, index], position in self._doubles)
             guard = self._guards.get(position)
             if guard is not None:
                 cells[~guard(batch.features)] = "0"
@@ -163,7 +187,7 @@ class CsvWriter:
 
     def _identifier(self, name: str, batch: FlowBatch) -> list[str]:
         if name == "Destination Port":
-            return list(map(str, batch.dst_port.tolist()))
+            return _cells(batch.dst_port, False).tolist()  # type: ignore[no-any-return]
         if name == "Flow ID":
             return batch.flow_ids()
         if name == "Source IP":
@@ -171,21 +195,14 @@ class CsvWriter:
         if name == "Destination IP":
             return batch.dst_ips()
         if name == "Source Port":
-            return list(map(str, batch.src_port.tolist()))
+            return _cells(batch.src_port, False).tolist()  # type: ignore[no-any-return]
         if name == "Protocol":
-            return list(map(str, batch.protocol.tolist()))
+            return _cells(batch.protocol, False).tolist()  # type: ignore[no-any-return]
         if name == "Timestamp":
             return self._timestamp(batch.start_us)
         raise AssertionError(name)
 
     def _timestamp(self, start_us: Array) -> list[str]:
-        cache = self._timestamps
-        if len(cache) > 100_000:
-            cache.clear()
-        result = []
-        for second in (start_us // 1_000_000).tolist():
-            text = cache.get(second)
-            if text is None:
-                text = cache[second] = java_timestamp(second * 1_000_000)
-            result.append(text)
-        return result
+        seconds, inverse = np.unique(start_us // 1_000_000, return_inverse=True)
+        texts = [java_timestamp(second * 1_000_000) for second in seconds.tolist()]
+        return np.array(texts, dtype=object)[inverse].tolist()  # type: ignore[no-any-return]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.stats import Array
+from flows.stats import Array, union
 from flows.table import FlowTable
 from models.features import FEATURE_NAMES
 
@@ -81,13 +81,26 @@ def compute(table: FlowTable, slots: Array) -> Array:
     )
     f_mean, f_std, f_max, f_min = stat("fwd_iat", fwd_iats)
     b_mean, b_std, b_max, b_min = stat("bwd_iat", bwd_iats)
-    lengths = m["all_len"]
+    # `firstPacket` adds the first packet's payload to the packet-length statistics twice.
+    first_payload = ints["first_payload"]
+    length_n, length_total, length_m2 = union(
+        [
+            (fwd, fwd_bytes, m["fwd_len"].m2[slots]),
+            (bwd, bwd_bytes, m["bwd_len"].m2[slots]),
+            (np.ones(len(slots), np.int64), first_payload, np.zeros(len(slots))),
+        ]
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        length_mean = length_total / length_n
+        length_variance = np.where(length_n > 1, length_m2 / (length_n - 1), 0.0)
+    length_min = np.minimum(m["fwd_len"].low[slots], m["bwd_len"].low[slots])
+    length_max = np.maximum(m["fwd_len"].high[slots], m["bwd_len"].high[slots])
     active_mean, active_std, active_max, active_min = stat("active")
     idle_mean, idle_std, idle_max, idle_min = stat("idle")
     flags = table.flag_counts[slots]
     zero = np.zeros(len(slots))
     with np.errstate(divide="ignore", invalid="ignore"):
-        average_size = np.where(packets > 0, lengths.total[slots] / packets, 0.0)
+        average_size = np.where(packets > 0, length_total / packets, 0.0)
         fwd_segment = np.where(fwd > 0, fwd_bytes / fwd, 0.0)
         bwd_segment = np.where(has_bwd, bwd_bytes / np.where(has_bwd, bwd, 1), 0.0)
     columns: dict[str, Array] = {
@@ -130,11 +143,11 @@ def compute(table: FlowTable, slots: Array) -> Array:
         "Bwd Header Length": ints["bwd_header"],
         "Fwd Packets/s": fwd_rate,
         "Bwd Packets/s": bwd_rate,
-        "Min Packet Length": guarded(packets > 0, lengths.minimum(slots)),
-        "Max Packet Length": guarded(packets > 0, lengths.maximum(slots)),
-        "Packet Length Mean": guarded(packets > 0, lengths.mean(slots)),
-        "Packet Length Std": guarded(packets > 0, lengths.std(slots)),
-        "Packet Length Variance": guarded(packets > 0, lengths.variance(slots)),
+        "Min Packet Length": guarded(packets > 0, length_min),
+        "Max Packet Length": guarded(packets > 0, length_max),
+        "Packet Length Mean": guarded(packets > 0, length_mean),
+        "Packet Length Std": guarded(packets > 0, np.sqrt(np.maximum(length_variance, 0.0))),
+        "Packet Length Variance": guarded(packets > 0, np.maximum(length_variance, 0.0)),
         "FIN Flag Count": flags[:, 0],
         "SYN Flag Count": flags[:, 1],
         "RST Flag Count": flags[:, 2],

@@ -59,12 +59,18 @@ class FlowMeter:
         reorder_slack_us: int = REORDER_SLACK_US,
         chunk_packets: int = CHUNK_PACKETS,
         orientations_kept: int = ORIENTATIONS_KEPT,
+        emit_every: int = 0,
     ) -> None:
+        """`emit_every`: hold ended flows until this many have ended (or the input ends), to
+        compute and write them in fewer, larger batches; 0 returns them from every call."""
         self.flow_timeout_us = flow_timeout_us
         self.activity_timeout_us = activity_timeout_us
         self.reorder_slack_us = reorder_slack_us
         self.chunk_packets = chunk_packets
         self.orientations_kept = orientations_kept
+        self.emit_every = emit_every
+        self._ended: list[tuple[Array, list[str]]] = []  # slots ended, not yet written
+        self._ended_count = 0
         self.counts = MeterCounts()
         self.table = FlowTable()
         self._open: dict[int, int] = {}  # conversation key -> slot of its open flow
@@ -78,22 +84,26 @@ class FlowMeter:
 
     def add(self, batch: PacketBatch) -> FlowBatch:
         """Meter a batch of packets; the flows it ended, in the order they ended."""
-        ended = []
         for begin in range(0, len(batch), self.chunk_packets):
             stop = begin + self.chunk_packets
-            ended.append(self._chunk({name: getattr(batch, name)[begin:stop] for name in _COLUMNS}))
+            self._chunk({name: getattr(batch, name)[begin:stop] for name in _COLUMNS})
         if self._clock - self.reorder_slack_us > self._expired_at + 1_000_000:
             # Expire by the packet clock about once a second of capture time.
-            ended.append(self.expire(self._clock - self.reorder_slack_us))
-        return FlowBatch.concat(ended)
+            self._expire(self._clock - self.reorder_slack_us)
+        return self._emit() if self._ended_count > self.emit_every else FlowBatch.empty()
 
     def expire(self, now_us: int) -> FlowBatch:
-        """End every flow that no packet stamped `now_us` or later could join."""
+        """End every flow that no packet stamped `now_us` or later could join; the flows ended
+        and not yet returned."""
+        self._expire(now_us)
+        return self._emit()
+
+    def _expire(self, now_us: int) -> None:
         self._expired_at = now_us
         table = self.table
         slots = np.flatnonzero(table.live & (table.start < now_us - self.flow_timeout_us))
         if len(slots) == 0:
-            return FlowBatch.empty()
+            return
         slots = slots[np.argsort(table.start[slots], kind="stable")]
         orient = table.orient[slots].tolist()
         for slot, orientation in zip(slots.tolist(), orient, strict=True):
@@ -103,7 +113,7 @@ class FlowMeter:
         while len(self._orientation) > self.orientations_kept:
             del self._orientation[next(iter(self._orientation))]
             self.counts.orientations_forgotten += 1
-        return self._emit(slots, ["clock"] * len(slots))
+        self._end(slots, ["clock"] * len(slots))
 
     def flush(self) -> FlowBatch:
         """End every open flow (the end of a file, or of a capture)."""
@@ -112,10 +122,24 @@ class FlowMeter:
         slots = slots[np.argsort(table.start[slots], kind="stable")]
         self._open.clear()
         self._orientation.clear()
-        return self._emit(slots, ["end"] * len(slots))
+        self._end(slots, ["end"] * len(slots))
+        return self._emit()
 
-    def _emit(self, slots: Array, reasons: list[str]) -> FlowBatch:
-        """Write the flows in `slots` that have more than one packet, and free every slot."""
+    def _end(self, slots: Array, reasons: list[str]) -> None:
+        """Flows that ended: no packet joins them any more; written by the next `_emit`."""
+        self.table.live[slots] = False
+        self._ended.append((slots, reasons))
+        self._ended_count += len(slots)
+
+    def _emit(self) -> FlowBatch:
+        """The ended flows that have more than one packet, in the order they ended; every ended
+        flow's slot is freed."""
+        if not self._ended:
+            return FlowBatch.empty()
+        slots = np.concatenate([slots for slots, _ in self._ended])
+        reasons = [reason for _, named in self._ended for reason in named]
+        self._ended.clear()
+        self._ended_count = 0
         table = self.table
         packets = table.fwd_packets[slots] + table.bwd_packets[slots]
         kept = packets > 1
@@ -140,10 +164,10 @@ class FlowMeter:
         table.release(slots)
         return batch
 
-    def _chunk(self, columns: dict[str, Array]) -> FlowBatch:
+    def _chunk(self, columns: dict[str, Array]) -> None:
         n = len(columns["time_us"])
         if n == 0:
-            return FlowBatch.empty()
+            return
         counts = self.counts
         counts.packets += n
         cols = _transport_fields(columns)
@@ -173,7 +197,7 @@ class FlowMeter:
                     orient[c] = orientation
 
         # Packets the sequential rules must see (module doc of flows.assign).
-        order = np.argsort(conversation, kind="stable")
+        order = talks.order
         grouped = conversation[order]
         begins = segment_starts(grouped)
         times = time[order]
@@ -224,36 +248,35 @@ class FlowMeter:
         self._open_flows(decided, time[events], events, talks)
         self._store_state(talks, state)
 
-        # Fold the packets into their flows.
-        kept = np.flatnonzero(~dropped)
-        kept_slot = slot[kept]
+        # Fold the packets into their flows. In conversation order each flow's packets are
+        # one run, in capture order: a conversation's flows follow one another.
+        picked = order[~dropped[order]]
+        picked_slot = slot[picked]
+        first_picked = first[picked]
         forward = (
-            first[kept]
-            | talks.ip_equal[conversation[kept]]
-            | (talks.a_is_src[kept] == table.orient[kept_slot])
+            first_picked
+            | talks.ip_equal[conversation[picked]]
+            | (talks.a_is_src[picked] == table.orient[picked_slot])
         )
-        by_slot = np.argsort(kept_slot, kind="stable")
-        picked = kept[by_slot]
         table.update(
             PacketRows(
-                slot=kept_slot[by_slot],
+                slot=picked_slot,
                 time=time[picked],
-                forward=forward[by_slot],
-                first=first[picked],
-                payload=cols["payload_len"][picked],
-                header=cols["header_len"][picked],
+                forward=forward,
+                first=first_picked,
+                payload=cols["payload_len"][picked].astype(np.int64),
+                header=cols["header_len"][picked].astype(np.int64),
                 flags=flags[picked],
-                window=cols["window"][picked],
+                window=cols["window"][picked].astype(np.int64),
             ),
             self.activity_timeout_us,
         )
         self._clock = max(self._clock, int(time.max()))
 
         # Write the flows that ended, in the order they ended.
-        if not decided.ended:
-            return FlowBatch.empty()
-        ended = np.array(decided.ended, np.int64)
-        return self._emit(ended[:, 0], [_REASONS[reason] for reason in ended[:, 1].tolist()])
+        if decided.ended:
+            ended = np.array(decided.ended, np.int64)
+            self._end(ended[:, 0], [_REASONS[reason] for reason in ended[:, 1].tolist()])
 
     def _open_flows(
         self,
@@ -337,7 +360,7 @@ def _transport_fields(columns: dict[str, Array]) -> dict[str, Array]:
     out["src_port"] = np.where(transport, columns["src_port"], zero).astype(np.int64)
     out["dst_port"] = np.where(transport, columns["dst_port"], zero).astype(np.int64)
     out["tcp_flags"] = np.where(tcp, columns["tcp_flags"], 0).astype(np.uint8)
-    out["window"] = np.where(tcp, columns["window"], zero).astype(np.int64)
-    out["header_len"] = np.where(transport, columns["header_len"], zero).astype(np.int64)
-    out["payload_len"] = np.where(transport, columns["payload_len"], zero).astype(np.int64)
+    out["window"] = np.where(tcp, columns["window"], 0)
+    out["header_len"] = np.where(transport, columns["header_len"], 0)
+    out["payload_len"] = np.where(transport, columns["payload_len"], 0)
     return out

@@ -60,17 +60,18 @@ class Chunk:
             m2=np.add.reduceat(deviation * deviation, starts),
         )
 
-    @classmethod
-    def single(cls, groups: Array, values: Array) -> Chunk:
-        """One value per group."""
-        return cls(
-            groups=groups,
-            n=np.ones(len(groups), np.int64),
-            total=values.astype(np.int64),
-            low=values.astype(np.int64),
-            high=values.astype(np.int64),
-            m2=np.zeros(len(groups)),
-        )
+
+def union(parts: list[tuple[Array, Array, Array]]) -> tuple[Array, Array, Array]:
+    """Count, total and M2 of the union of value sets, each given by its count, total and M2."""
+    n, total, m2 = parts[0]
+    for n_b, total_b, m2_b in parts[1:]:
+        joined = n + n_b
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = total_b / n_b - total / n
+            both = m2 + m2_b + delta * delta * (n * (n_b / joined))
+        m2 = np.where((n > 0) & (n_b > 0), both, np.where(n > 0, m2, m2_b))
+        n, total = joined, total + total_b
+    return n, total, m2
 
 
 class Moments:

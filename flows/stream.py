@@ -27,6 +27,7 @@ from flows.records import FlowBatch
 LIVE_DELIVERY_SLACK_US = 2_000_000
 
 Source = str | Path
+FILE_EMIT_EVERY = 8192
 
 
 class FlowStream:
@@ -79,7 +80,9 @@ class FlowStream:
                 return
 
     def _meter(self, batches: Iterator[PacketBatch] | Iterable[PacketBatch]) -> Iterator[FlowBatch]:
-        meter = self.current = FlowMeter(**self._meter_options)
+        # A file's flows are written in batches of thousands; live ones as they end.
+        options = {"emit_every": 0 if self.live else FILE_EMIT_EVERY, **self._meter_options}
+        meter = self.current = FlowMeter(**options)
         iterator = iter(batches)
         try:
             while not self._stopping:

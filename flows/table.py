@@ -27,7 +27,8 @@ BULK_MIN_PACKETS = 4
 
 @dataclass(frozen=True, slots=True)
 class PacketRows:
-    """A chunk's packets that joined a flow, sorted by slot (capture order within a slot)."""
+    """A chunk's packets that joined a flow, grouped by flow: each flow's packets are one run,
+    in capture order (each slot is one flow, and appears in one run)."""
 
     slot: Array  # int64
     time: Array  # int64, microseconds
@@ -67,6 +68,7 @@ _INT_COLUMNS = (
     "init_win_bwd",
     "act_data_fwd",
     "first_psh",
+    "first_payload",
     "first_urg",
     "subflows",
     # the bulk run in progress, and the bulks so far (`updateBackwardBulk`)
@@ -80,7 +82,8 @@ _INT_COLUMNS = (
     "bulk_duration",
 )
 
-_MOMENTS = ("fwd_len", "bwd_len", "all_len", "flow_iat", "fwd_iat", "bwd_iat", "active", "idle")
+# The packet-length statistics of all packets follow from the two directions' (flows.features).
+_MOMENTS = ("fwd_len", "bwd_len", "flow_iat", "fwd_iat", "bwd_iat", "active", "idle")
 
 # Flag counters in the reference's column order: FIN, SYN, RST, PSH, ACK, URG, CWR, ECE.
 FLAG_BITS = (0, 1, 2, 3, 4, 5, 7, 6)
@@ -180,10 +183,6 @@ class FlowTable:
         self._directions(rows)
         self._bulk(rows)
 
-        moments = self.moments
-        moments["all_len"].merge(Chunk.reduce(s, rows.payload))
-        # `firstPacket` adds the first packet's payload to the packet-length statistics twice.
-        moments["all_len"].merge(Chunk.single(s[first], rows.payload[first]))
         bits = np.unpackbits(rows.flags[:, None], axis=1, bitorder="little")[:, FLAG_BITS]
         self.flag_counts[flows] += np.add.reduceat(bits.astype(np.int64), starts, axis=0)
         self.last[flows] = t[ends]
@@ -260,6 +259,7 @@ class FlowTable:
                 opened = ps[first]
                 flags = rows.flags[picked][first]
                 self.init_win_fwd[opened] = rows.window[picked][first]
+                self.first_payload[opened] = payload[first]
                 self.first_psh[opened] = (flags & PSH) != 0
                 self.first_urg[opened] = (flags & URG) != 0
             else:
