@@ -33,21 +33,21 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _reference_rows(recordings: Path, name: str) -> int:
-    with (recordings / f"{name}.cicflowmeter.csv").open(newline="") as file:
+def _reference_rows(pcaps_dir: Path, name: str) -> int:
+    with (pcaps_dir / f"{name}.cicflowmeter.csv").open(newline="") as file:
         return sum(1 for _ in csv.reader(file)) - 1
 
 
 def test_portscan_alerts_carry_eve_fields(
-    recordings: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pcaps_dir: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "a.jsonl"
-    pcap = str(recordings / "portscan.pcap")
+    pcap = str(pcaps_dir / "portscan.pcap")
     status, stderr = _detect(
         capsys, pcap, "--artifacts", str(repository), "--model", "ports", "--alerts", str(out)
     )
     assert status == 0, stderr
-    assert _flows(stderr) == _reference_rows(recordings, "portscan")
+    assert _flows(stderr) == _reference_rows(pcaps_dir, "portscan")
     alerts = _lines(out)
     # nmap scanned ports 1-1000: the port rule calls every flow an attack
     assert len(alerts) == _flows(stderr)
@@ -82,26 +82,26 @@ def test_portscan_alerts_carry_eve_fields(
 
 
 def test_benign_flows_raise_no_alert_and_the_table_counts_them(
-    recordings: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pcaps_dir: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "a.jsonl"
-    pcaps = [str(recordings / f"{name}.pcap") for name in ("web", "udp")]
+    pcaps = [str(pcaps_dir / f"{name}.pcap") for name in ("web", "udp")]
     status, stderr = _detect(
         capsys, *pcaps, "--artifacts", str(repository), "--model", "ports", "--alerts", str(out)
     )
     assert status == 0, stderr
-    expected = _reference_rows(recordings, "web") + _reference_rows(recordings, "udp")
+    expected = _reference_rows(pcaps_dir, "web") + _reference_rows(pcaps_dir, "udp")
     assert _flows(stderr) == expected
     assert out.read_text() == ""
     assert re.search(rf"BENIGN\s+{expected:,}\s+100.0%\s+127.0.0.1 -> 127.0.0.2", stderr)
 
 
 def test_flow_ids_are_the_same_in_every_run(
-    recordings: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pcaps_dir: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = []
     for name in ("first.jsonl", "second.jsonl"):
-        pcap = str(recordings / "portscan.pcap")
+        pcap = str(pcaps_dir / "portscan.pcap")
         args = ("--artifacts", str(repository), "--model", "ports", "--alerts")
         assert _detect(capsys, pcap, *args, str(tmp_path / name))[0] == 0
         runs.append([alert["flow_id"] for alert in _lines(tmp_path / name)])
@@ -109,14 +109,14 @@ def test_flow_ids_are_the_same_in_every_run(
 
 
 def test_alerts_to_stdout(
-    recordings: Path, repository: Path, capsys: pytest.CaptureFixture[str]
+    pcaps_dir: Path, repository: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pcap = str(recordings / "portscan.pcap")
+    pcap = str(pcaps_dir / "portscan.pcap")
     status = main([pcap, "--artifacts", str(repository), "--model", "ports", "--alerts", "-"])
     captured = capsys.readouterr()
     assert status == 0
     lines = captured.out.splitlines()
-    assert len(lines) == _reference_rows(recordings, "portscan")
+    assert len(lines) == _reference_rows(pcaps_dir, "portscan")
     assert json.loads(lines[0])["event_type"] == "alert"
 
 
@@ -137,20 +137,20 @@ def _no_alerts_file(folder: Path) -> None:
 def test_bad_input_is_a_clear_error_and_leaves_no_alerts_file(
     case: str,
     message: str,
-    recordings: Path,
+    pcaps_dir: Path,
     repository: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
-    pcaps = [str(recordings / "portscan.pcap")]
+    pcaps = [str(pcaps_dir / "portscan.pcap")]
     options = ["--artifacts", str(repository), "--model", "ports"]
     if case == "unreadable pcap":
         (folder / "bad.pcap").write_text("Flow ID,Source IP\n")
         pcaps = [str(folder / "bad.pcap")]
     elif case == "truncated pcap":
-        (folder / "bad.pcap").write_bytes((recordings / "web.pcap").read_bytes()[:10])
+        (folder / "bad.pcap").write_bytes((pcaps_dir / "web.pcap").read_bytes()[:10])
         pcaps.append(str(folder / "bad.pcap"))
     elif case == "missing artifacts":
         options = ["--artifacts", str(tmp_path / "nowhere"), "--model", "ports"]

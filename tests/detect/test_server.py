@@ -35,11 +35,11 @@ def test_the_server_gives_the_in_process_verdicts(
     pcaps: tuple[str, ...],
     server: Server,
     repository: Path,
-    recordings: Path,
+    pcaps_dir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    files = [str(recordings / f"{name}.pcap") for name in pcaps]
+    files = [str(pcaps_dir / f"{name}.pcap") for name in pcaps]
     local, remote = tmp_path / "local.jsonl", tmp_path / "remote.jsonl"
     assert (
         main([*files, "--artifacts", str(repository), "--model", model, "--alerts", str(local)])
