@@ -92,9 +92,7 @@ def _open_capture(interface: str, bpf: str | None) -> tuple[FlowStream, Any]:
     live = importlib.import_module("flows.live")
     capture = live.LiveCapture(interface, bpf)
     batches: Iterator[PacketBatch] = iter(capture)
-    stream = FlowStream(batches, live=True)
-    stream.skipped = capture.skipped
-    return stream, capture
+    return FlowStream(batches, live=True, skipped=capture.skipped), capture
 
 
 class _Progress:

@@ -151,8 +151,9 @@ class Decisions:
     first: list[bool]  # the packet opened its flow
     dropped: list[bool]  # a repeated forward FIN: the reference ignores it
     after: list[int]  # the conversation's open flow after the packet, -1 if it ended one
-    opened: list[tuple[int, int, int]]  # (slot, event position, orient) of each new flow
-    ended: list[tuple[int, int, int]]  # (slot, ENDED_BY_*, event position), in order
+    # Flat triples (one list converts to numpy much faster than a list of tuples):
+    opened: list[int]  # slot, event position, orient of each new flow
+    ended: list[int]  # slot, ENDED_BY_*, event position of each ended flow, in order
 
 
 def decide(
@@ -184,22 +185,22 @@ def decide(
     first = [False] * n
     dropped = [False] * n
     after = [0] * n
-    opened: list[tuple[int, int, int]] = []
-    ended: list[tuple[int, int, int]] = []
+    opened: list[int] = []
+    ended: list[int] = []
     for i in range(n):
         c = conversation[i]
         t = time[i]
         slot = slots[c]
         if slot < 0 or t - starts[c] > flow_timeout_us:
             if slot >= 0:
-                ended.append((slot, ENDED_BY_TIMEOUT, i))
+                ended += (slot, ENDED_BY_TIMEOUT, i)
             orient = orients[c]
             if orient < 0:
                 orient = orients[c] = int(a_is_src[i])
             slot = slots[c] = take()
             starts[c] = t
             fins[c] = 0
-            opened.append((slot, i, orient))
+            opened += (slot, i, orient)
             slot_of[i] = after[i] = slot
             first[i] = True
             continue
@@ -210,9 +211,9 @@ def decide(
                 fins[c] += 1
                 dropped[i] = fins[c] > 1
                 continue
-            ended.append((slot, ENDED_BY_FIN, i))
+            ended += (slot, ENDED_BY_FIN, i)
         elif flag & RST:
-            ended.append((slot, ENDED_BY_RST, i))
+            ended += (slot, ENDED_BY_RST, i)
         else:
             continue
         # The reference removes a flow ended by FIN or RST: the conversation starts afresh.

@@ -27,7 +27,7 @@ from flows.columns import CICFLOWMETER, CICIDS2017
 from flows.csv_out import CsvWriter
 from flows.errors import FlowsError
 from flows.labelling import LabelRuleError, Rule, label_flows
-from flows.packets import PacketBatch
+from flows.packets import PacketBatch, Skipped
 from flows.records import FlowBatch
 from flows.stream import FlowStream
 
@@ -128,10 +128,10 @@ def _rules(parser: argparse.ArgumentParser, given: list[dict[str, object]] | Non
     return rules
 
 
-def _live_batches(interface: str, bpf: str | None, stream: FlowStream) -> Iterator[PacketBatch]:
+def _live_batches(interface: str, bpf: str | None, skipped: Skipped) -> Iterator[PacketBatch]:
     # The capture libraries load only when capturing.
     live = importlib.import_module("flows.live")
-    batches: Iterator[PacketBatch] = live.capture(interface, bpf, stream.skipped)
+    batches: Iterator[PacketBatch] = live.capture(interface, bpf, skipped)
     return batches
 
 
@@ -191,9 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--filter applies to --interface only")
     rules = _rules(parser, getattr(args, "rules", None))
     live = args.interface is not None
-    stream = FlowStream([] if live else [Path(p) for p in args.pcaps], live=live)
     if live:
-        stream = FlowStream(_live_batches(args.interface, args.filter, stream), live=True)
+        skipped = Skipped()
+        batches = _live_batches(args.interface, args.filter, skipped)
+        stream = FlowStream(batches, live=True, skipped=skipped)
+    else:
+        stream = FlowStream([Path(p) for p in args.pcaps])
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stream.stop()

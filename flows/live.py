@@ -34,6 +34,8 @@ WAKE_MS = 100  # libpcap hands over a ring block at least this often; we wait fo
 BATCH_PACKETS = 65536
 INTERVAL = 0.25  # seconds: the longest time between two batches, empty ones included
 
+KERNEL_DROPS = "dropped by the kernel before the capture read them (its buffer was full)"
+INTERFACE_DROPS = "dropped by the network interface or its driver"
 GRANT = (
     "run it as root, or grant the capability to the interpreter once: "
     "sudo setcap cap_net_raw,cap_net_admin+eip $(readlink -f $(which python3))"
@@ -95,7 +97,7 @@ class LiveCapture:
                 raise InterfaceNotFoundError(
                     f"no network interface is named {interface!r} (`ip link` lists them)"
                 ) from error
-        self._handle = self._open(snaplen, buffer_bytes)
+        self._handle: Any = self._open(snaplen, buffer_bytes)
         self.link_type = int(self._handle.datalink())
         if self.link_type not in LINK_TYPE_NAMES:
             self._handle.close()
@@ -188,8 +190,21 @@ class LiveCapture:
         return decode(frames, self.skipped)
 
     def close(self) -> None:
+        """Stop, count the kernel's drops in `skipped` (frames lost before they were read), and
+        release the interface."""
         self._stop.set()
+        if self._handle is None:
+            return
+        try:
+            stats = self.stats()
+        except Exception:  # a handle that never captured has no counters on some systems
+            stats = CaptureStats(0, 0, 0)
+        if stats.dropped:
+            self.skipped[KERNEL_DROPS] += stats.dropped
+        if stats.interface_dropped:
+            self.skipped[INTERFACE_DROPS] += stats.interface_dropped
         self._handle.close()
+        self._handle = None
 
     def __enter__(self) -> LiveCapture:
         return self

@@ -30,7 +30,7 @@ ACTIVITY_TIMEOUT_US = 5_000_000
 REORDER_SLACK_US = 10_000_000
 CHUNK_PACKETS = 1 << 16
 # Orientations kept for conversations whose flow expired by clock; the oldest go first.
-ORIENTATIONS_KEPT = 1 << 20
+ORIENTATIONS_KEPT = 1 << 18  # about 92 bytes each: 24 MB
 
 
 @dataclass
@@ -275,7 +275,7 @@ class FlowMeter:
 
         # Write the flows that ended, in the order they ended.
         if decided.ended:
-            ended = np.array(decided.ended, np.int64)
+            ended = np.array(decided.ended, np.int64).reshape(-1, 3)
             self._end(ended[:, 0], [_REASONS[reason] for reason in ended[:, 1].tolist()])
 
     def _open_flows(
@@ -288,7 +288,7 @@ class FlowMeter:
         """Record the identity of the flows the rules opened: source = endpoint A if oriented so."""
         if not decided.opened:
             return
-        opened = np.array(decided.opened, np.int64)
+        opened = np.array(decided.opened, np.int64).reshape(-1, 3)
         slots, positions, orient = opened[:, 0], opened[:, 1], opened[:, 2].astype(np.bool_)
         packets = events[positions]
         ends = talks.endpoints

@@ -42,6 +42,7 @@ class FlowStream:
         *,
         live: bool = False,
         meter: dict[str, int] | None = None,
+        skipped: Skipped | None = None,
     ) -> None:
         if isinstance(sources, str | Path):
             sources = [sources]
@@ -49,7 +50,7 @@ class FlowStream:
         self.live = live
         self._meter_options = meter or {}
         self.counts = MeterCounts()
-        self.skipped = Skipped()
+        self.skipped = Skipped() if skipped is None else skipped  # a live capture counts here
         self.current: FlowMeter | None = None
         self.errors: list[CaptureError] = []
         self._stopping = False

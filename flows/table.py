@@ -94,7 +94,10 @@ class FlowTable:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
-        self.ints: dict[str, Array] = {name: np.zeros(capacity, np.int64) for name in _INT_COLUMNS}
+        # The integer accumulators are the rows of one matrix: a flow's are zeroed (or gathered
+        # for its features) in one operation.
+        self.matrix = np.zeros((len(_INT_COLUMNS), capacity), np.int64)
+        self.ints: dict[str, Array] = dict(zip(_INT_COLUMNS, self.matrix, strict=True))
         self.orient = np.zeros(capacity, np.bool_)  # the source is the conversation's endpoint A
         self.ip_equal = np.zeros(capacity, np.bool_)  # both ends share an address
         self.live = np.zeros(capacity, np.bool_)
@@ -127,8 +130,10 @@ class FlowTable:
             return
         capacity = max(self._next, 2 * self.capacity)
         extra = capacity - self.capacity
-        for name, column in self.ints.items():
-            self.ints[name] = np.concatenate((column, np.zeros(extra, np.int64)))
+        matrix = np.zeros((len(_INT_COLUMNS), capacity), np.int64)
+        matrix[:, : self.capacity] = self.matrix
+        self.matrix = matrix
+        self.ints = dict(zip(_INT_COLUMNS, matrix, strict=True))
         self.orient = np.concatenate((self.orient, np.zeros(extra, np.bool_)))
         self.ip_equal = np.concatenate((self.ip_equal, np.zeros(extra, np.bool_)))
         self.live = np.concatenate((self.live, np.zeros(extra, np.bool_)))
@@ -146,8 +151,7 @@ class FlowTable:
     def open(self, slots: Array, start: Array, identity: dict[str, Array], keys: list[int]) -> None:
         """Start new flows: zeroed accumulators, their identity and start time."""
         self.reserve()
-        for column in self.ints.values():
-            column[slots] = 0
+        self.matrix[:, slots] = 0
         for name, values in identity.items():
             if name in self.ints:
                 self.ints[name][slots] = values

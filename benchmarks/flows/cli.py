@@ -1,6 +1,7 @@
 """`python -m benchmarks.flows`: ours against the reference on a large capture, then the report.
 
     python -m benchmarks.flows [--pcap BIG.pcap] [--rounds N] [--cpu N] [--requests N]
+                               [--no-double] [--no-live]
 
 Without `--pcap`, records `REQUESTS=40000 ../shared/tools/traffic bulk` once into
 benchmarks/results/tmp/ (git-ignored; needs root) and reuses it. Then: both tools on it,
@@ -36,6 +37,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each tool (default 3)")
     parser.add_argument("--cpu", type=int, default=0, help="the core both tools run on")
     parser.add_argument("--no-double", action="store_true", help="skip the twice-as-large file")
+    parser.add_argument("--no-live", action="store_true", help="skip the live capture part")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report goes")
     return parser.parse_args(argv)
 
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         "cfm": files.as_dict(cfm, packets),
     }
     result["ratio"] = result["ours"]["packets_per_second"] / result["cfm"]["packets_per_second"]
+    result["cpu_ratio"] = (
+        result["ours"]["packets_per_cpu_second"] / result["cfm"]["packets_per_cpu_second"]
+    )
     if not args.no_double:
         big = capture.doubled(pcap, CACHE / f"{pcap.stem}-twice.pcap")
         with tempfile.TemporaryDirectory(prefix="flows-bench-") as work:
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             "cfm_peak_rss_bytes": reference.peak_rss_bytes,
             "cfm_seconds": reference.seconds,
         }
-    live = _live()
+    live = None if args.no_live else _live()
     if live is not None:
         result["live"] = live.measure(args)
     args.out.mkdir(parents=True, exist_ok=True)

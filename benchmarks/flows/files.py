@@ -3,7 +3,9 @@
 Each run is a fresh process pinned to one core (`taskset -c`), end to end: start, read the
 capture, meter, write the CSV. The two tools alternate, round after round (who goes first
 alternates too), so a noisy neighbour slows both alike; figures are medians over the rounds.
-Peak memory is the child's `ru_maxrss`.
+Each run's CPU time (user + system, GNU time) is kept beside its wall time: on a machine shared
+with other work, wall times wait for a core and vary, CPU times much less.
+Peak memory is the command's maximum resident set size (GNU time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ GNU_TIME = "/usr/bin/time"  # Debian's `time` package
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu_seconds: float
     peak_rss_bytes: int
 
 
@@ -38,6 +41,9 @@ class ToolRuns:
     def median_seconds(self) -> float:
         return statistics.median(run.seconds for run in self.runs)
 
+    def median_cpu_seconds(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
+
     def peak_rss_bytes(self) -> int:
         return max(run.peak_rss_bytes for run in self.runs)
 
@@ -49,7 +55,7 @@ def _timed(command: list[str], cpu: int) -> Run:
         raise RuntimeError(f"{GNU_TIME} is missing: `apt-get install time` (GNU time)")
     began = time.perf_counter()
     done = subprocess.run(
-        [GNU_TIME, "-f", "peak-kib %M", "taskset", "-c", str(cpu), *command],
+        [GNU_TIME, "-f", "peak-kib %M cpu %U %S", "taskset", "-c", str(cpu), *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -58,8 +64,14 @@ def _timed(command: list[str], cpu: int) -> Run:
     seconds = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    peak = re.findall(r"^peak-kib (\d+)$", done.stderr, flags=re.MULTILINE)
-    return Run(seconds=seconds, peak_rss_bytes=int(peak[-1]) * 1024)
+    peak_kib, user, system = re.findall(
+        r"^peak-kib (\d+) cpu ([\d.]+) ([\d.]+)$", done.stderr, flags=re.MULTILINE
+    )[-1]
+    return Run(
+        seconds=seconds,
+        cpu_seconds=float(user) + float(system),
+        peak_rss_bytes=int(peak_kib) * 1024,
+    )
 
 
 def ours_command(pcap: Path, out: Path) -> list[str]:
@@ -93,11 +105,14 @@ def memory_only(command: list[str], cpu: int) -> Run:
 
 def as_dict(tool: ToolRuns, packets: int) -> dict[str, Any]:
     seconds = tool.median_seconds()
+    cpu = tool.median_cpu_seconds()
     return {
         "tool": tool.tool,
         "command": tool.command,
         "runs": [asdict(run) for run in tool.runs],
         "median_seconds": seconds,
         "packets_per_second": packets / seconds,
+        "median_cpu_seconds": cpu,
+        "packets_per_cpu_second": packets / cpu,
         "peak_rss_bytes": tool.peak_rss_bytes(),
     }

@@ -22,16 +22,24 @@ def render(result: dict[str, Any]) -> list[str]:
         "CSV), pinned to one core, the two alternating; median of "
         f"{len(ours['runs'])} runs each.",
         "",
-        "| tool | median time | packets/s | peak RSS | runs (s) |",
-        "|---|---|---|---|---|",
+        "| tool | median time | packets/s | median CPU time | packets per CPU second "
+        "| peak RSS | runs: wall / CPU (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for tool in (ours, cfm):
-        runs = ", ".join(f"{run['seconds']:.2f}" for run in tool["runs"])
+        runs = ", ".join(f"{run['seconds']:.2f} / {run['cpu_seconds']:.2f}" for run in tool["runs"])
         lines.append(
             f"| {tool['tool']} | {tool['median_seconds']:.2f} s | "
-            f"{tool['packets_per_second']:,.0f} | {tool['peak_rss_bytes'] / MB:.0f} MB | {runs} |"
+            f"{tool['packets_per_second']:,.0f} | {tool['median_cpu_seconds']:.2f} s | "
+            f"{tool['packets_per_cpu_second']:,.0f} | {tool['peak_rss_bytes'] / MB:.0f} MB | "
+            f"{runs} |"
         )
-    lines += ["", f"Ours / cfm: **{result['ratio']:.1f}x** the packets per second.", ""]
+    lines += [
+        "",
+        f"Ours / cfm: **{result['ratio']:.1f}x** the packets per second of wall time, "
+        f"**{result['cpu_ratio']:.1f}x** per second of CPU time.",
+        "",
+    ]
     twice = result.get("twice")
     if twice:
         lines += [

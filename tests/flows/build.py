@@ -42,7 +42,7 @@ class Packet:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(at=at, src=self.dst, dst=self.src, sport=self.dport, dport=self.sport)
         values.update(changes)
-        return Packet(**values)  # type: ignore[arg-type]
+        return Packet(**values)
 
 
 def batch(packets: Sequence[Packet]) -> PacketBatch:

@@ -73,12 +73,13 @@ def differences(ours: list[Flow], theirs: list[Flow], limit: int = 20) -> list[s
     for (flow_id, timestamp), (mine, reference) in sorted(groups.items()):
         if len(mine) != len(reference):
             found.append(
-                f"{flow_id} at {timestamp}: {len(mine)} flows of ours, {len(reference)} of cfm"
+                f"{flow_id} at {timestamp}: {len(mine)} flows of ours, "
+                f"{len(reference)} of the reference"
             )
             continue
         for a, b in zip(sorted(mine, key=order), sorted(reference, key=order), strict=True):
             off = [
-                f"{name} {a[name]!r} (cfm {b[name]!r})"
+                f"{name} {a[name]!r} (reference {b[name]!r})"
                 for name in FEATURE_NAMES
                 if not _same(name, a[name], b[name])
             ]

@@ -15,7 +15,7 @@ from flows import cli
 from flows.cli import main
 from flows.columns import CICFLOWMETER, CICIDS2017
 from flows.csv_out import header
-from flows.packets import FIN, SYN, PacketBatch
+from flows.packets import FIN, SYN, PacketBatch, Skipped
 from tests.flows.build import Packet, batch, capture
 
 CONVERSATION = (
@@ -111,8 +111,11 @@ def test_a_signal_ends_a_capture_and_writes_its_open_flows(
     capsys: pytest.CaptureFixture[str],
     sig: signal.Signals,
 ) -> None:
-    def capture_then_wait(interface: str, bpf: str | None, stream: object) -> Iterator[PacketBatch]:
+    def capture_then_wait(
+        interface: str, bpf: str | None, skipped: Skipped
+    ) -> Iterator[PacketBatch]:
         assert (interface, bpf) == ("eth9", "tcp")
+        skipped["not IP"] += 2
         yield batch(CONVERSATION)
         os.kill(os.getpid(), sig)  # as a user's Ctrl-C or a service manager's stop would
         time.sleep(60)  # a capture waiting for packets: the signal abandons the wait
@@ -125,7 +128,7 @@ def test_a_signal_ends_a_capture_and_writes_its_open_flows(
     # The FIN-ended flow as it ended; the other when the stop ended the capture, or before: live,
     # the wall clock (years after these packets) expires it at once.
     assert len(lines) == 3
-    assert "2 flows written (ended by FIN 1, RST 0, timeout 1, end of input 0)" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "2 flows written (ended by FIN 1, RST 0, timeout 1, end of input 0)" in err
+    assert "6 IP packets metered, 2 skipped (not IP 2)" in err
     assert signal.getsignal(sig) is not None  # the command's handlers are gone again
