@@ -36,8 +36,8 @@ def abandon(interface: str, bpf_filter: str, out: Path) -> int:
     live = capture(interface, bpf_filter or None)
     batches.append(next(live))  # opened
     signal.signal(signal.SIGTERM, stop)
-    print("ready", flush=True)
-    try:
+    try:  # the signal may come as soon as the test reads "ready", before print returns
+        print("ready", flush=True)
         for batch in live:
             batches.append(batch)
     except Abandoned:
