@@ -20,7 +20,6 @@ unpickles anything.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
@@ -118,13 +117,10 @@ class Supervisor:
             except InterruptedError:  # a signal: loop round to look at it
                 continue
             for fd in readable:
+                # A byte: ready. End of file: the worker exited before it was ready (it closes
+                # the pipe by dying), which the exit check below reports as a failed start.
                 if os.read(fd, 1):
                     self._ready(pending[fd])
-                else:
-                    # End of file, no byte: the worker exited before it was ready. Wait for its
-                    # status, so the check below counts a failed start (not a ready worker lost).
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        pending[fd].process.wait(timeout=5)
             if starting and all(worker.ready_fd is None for worker in self.workers):
                 starting = False
                 event(
