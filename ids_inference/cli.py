@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score.cli", "score flow files (CSV, gzip'd CSV, Parquet) with the ONNX models"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
     "flows": ("flows.cli", "turn pcap files or a live interface into CICIDS2017 flow records"),
+    "detect": ("detect.cli", "judge the flows of pcap files or a live interface; EVE JSON alerts"),
 }
 
 
