@@ -113,25 +113,22 @@ def process(key: ScorerKey, task: Task) -> Result:
     parse_done = time.thread_time()
     scored = score_table(table, layout, scorer)
     seconds = {"read": read_done - start, "parse": parse_done - read_done, **scored.seconds}
-    blank = scored.blank
     rejected: list[Rejected] = []
-    if invalid or scored.bad or _has_empty_lines(data):
-        # Arrow numbers rows by the non-empty lines it saw; map them back to the file's lines.
-        numbers, starts, ends = _line_index(data)
-        blank += len(starts) - len(numbers)
-        skipped = set()
+    if invalid or scored.bad:
+        # Arrow numbers every line from 1 (empty ones too) and reads a table row from each
+        # line it does not reject.
+        starts, ends = _line_bounds(data)
+        taken = np.ones(len(starts), dtype=bool)
         for number, reason, text in invalid:
-            line = int(numbers[number - 1])
-            skipped.add(line)
-            rejected.append(Rejected(layout.source, line, WRONG_WIDTH, reason, text))
-        if scored.bad:
-            lines = numbers[~np.isin(numbers, list(skipped))] if skipped else numbers
-            for cell in scored.bad:
-                line = int(lines[cell.row])
-                text = data[starts[line - 1] : ends[line - 1]].decode("utf-8", errors="replace")
-                rejected.append(
-                    Rejected(layout.source, line, cell.kind, cell.reason, text.rstrip("\r"))
-                )
+            taken[number - 1] = False
+            rejected.append(Rejected(layout.source, number, WRONG_WIDTH, reason, text))
+        lines = np.flatnonzero(taken) + 1
+        for cell in scored.bad:
+            line = int(lines[cell.row])
+            text = data[starts[line - 1] : ends[line - 1]].decode("utf-8", errors="replace")
+            rejected.append(
+                Rejected(layout.source, line, cell.kind, cell.reason, text.rstrip("\r"))
+            )
         rejected.sort(key=lambda row: row.line)
     count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return Result(
@@ -140,7 +137,7 @@ def process(key: ScorerKey, task: Task) -> Result:
         scored.table,
         rejected,
         count,
-        blank,
+        scored.blank,
         scored.counts,
         task.progress,
         seconds,
@@ -183,7 +180,11 @@ def read_csv_block(
         table = pa_csv.read_csv(
             pa.py_buffer(data),
             read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=wrong_width),
+            # Empty lines are rows of nulls, which scoring counts as blank: Arrow then numbers
+            # rows by the file's lines, and no pass over the bytes has to look for them.
+            parse_options=pa_csv.ParseOptions(
+                invalid_row_handler=wrong_width, ignore_empty_lines=False
+            ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=types,
                 include_columns=[names[position] for position in sorted(used)],
@@ -200,20 +201,11 @@ def read_csv_block(
     return table, invalid
 
 
-def _has_empty_lines(data: bytes) -> bool:
-    return b"\n\n" in data or b"\n\r\n" in data or data.startswith((b"\n", b"\r\n"))
-
-
-def _line_index(data: bytes) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[int], list[int]]:
-    """The numbers (from 1) of the non-empty lines, the ones Arrow reads rows from, and every
-    line's start and end offsets."""
+def _line_bounds(data: bytes) -> tuple[list[int], list[int]]:
+    """Every line's start and end offsets."""
     buffer = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buffer == 10)
     if len(data) and data[-1:] != b"\n":
         ends = np.append(ends, len(data))
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    lengths = ends - starts
-    first = buffer[np.minimum(starts, max(len(buffer) - 1, 0))]
-    empty = (lengths == 0) | ((lengths == 1) & (first == 13))
-    numbers = np.arange(1, len(ends) + 1, dtype=np.int64)[~empty]
-    return numbers, starts.tolist(), ends.tolist()
+    return starts.tolist(), ends.tolist()
