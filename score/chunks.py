@@ -130,7 +130,12 @@ def process(key: ScorerKey, task: Task) -> Result:
                 Rejected(layout.source, line, cell.kind, cell.reason, text.rstrip("\r"))
             )
         rejected.sort(key=lambda row: row.line)
-    count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    # Every line is a table row or a rejected one (an empty line is a row of nulls), so Arrow
+    # has counted the lines. A quoted field may hold a line break, which Arrow reads as part
+    # of its row: then the line breaks are counted.
+    count = table.num_rows + len(invalid)
+    if b'"' in data:
+        count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return Result(
         task.index,
         task.source,
@@ -202,10 +207,12 @@ def read_csv_block(
 
 
 def _line_bounds(data: bytes) -> tuple[list[int], list[int]]:
-    """Every line's start and end offsets."""
+    """Every line's start and end offsets, lines ending as Arrow ends them: at a newline, or at
+    a carriage return not followed by one."""
     buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10)
-    if len(data) and data[-1:] != b"\n":
+    after = np.append(buffer[1:], np.uint8(0))
+    ends = np.flatnonzero((buffer == 10) | ((buffer == 13) & (after != 10)))
+    if len(data) and data[-1:] not in (b"\n", b"\r"):
         ends = np.append(ends, len(data))
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
     return starts.tolist(), ends.tolist()
