@@ -50,6 +50,9 @@ class Scorer:
     feature_names: tuple[str, ...] = field(init=False)
     schema: pa.Schema = field(init=False)
     _columns: tuple[np.ndarray[Any, np.dtype[np.intp]] | None, ...] = field(init=False)
+    # Per model: its class labels and its name and version, as Arrow values made once.
+    _labels: tuple[pa.Array, ...] = field(init=False)
+    _names: tuple[tuple[pa.Scalar, pa.Scalar], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         names: list[str] = []
@@ -63,6 +66,12 @@ class Scorer:
             columns.append(None if identity else index)
         object.__setattr__(self, "feature_names", tuple(names))
         object.__setattr__(self, "_columns", tuple(columns))
+        labels = tuple(
+            _strings([str(label) for label in model.class_labels]) for model in self.models
+        )
+        object.__setattr__(self, "_labels", labels)
+        texts = [_strings([model.name, model.version]) for model in self.models]
+        object.__setattr__(self, "_names", tuple((text[0], text[1]) for text in texts))
         fields = [pa.field(name, pa.string()) for name in self.identifiers]
         for model, spec in zip(self.models, self.specs, strict=True):
             prefix = self.prefix(spec)
@@ -119,12 +128,14 @@ def score_table(
     answers, seconds = _predictions(features, scorer)
     output_start = time.thread_time()
     counts = []
-    for model, (labels, probabilities) in zip(scorer.models, answers, strict=True):
-        predicted = pa.array(labels, type=pa.string())
+    for (labels, probabilities), classes, (name, version) in zip(
+        answers, scorer._labels, scorer._names, strict=True
+    ):
+        predicted = _predicted(labels, classes)
         columns.append(predicted)
-        columns += [pa.array(probabilities[:, k]) for k in range(probabilities.shape[1])]
-        columns.append(pa.repeat(pa.scalar(model.name), len(labels)))
-        columns.append(pa.repeat(pa.scalar(model.version), len(labels)))
+        columns += [_floats(probabilities[:, k]) for k in range(probabilities.shape[1])]
+        columns.append(pa.repeat(name, len(labels)))
+        columns.append(pa.repeat(version, len(labels)))
         tally = pc.value_counts(predicted)
         counts.append(
             dict(
@@ -139,6 +150,34 @@ def score_table(
     seconds["features"] += setup_seconds
     seconds["output"] = time.thread_time() - output_start
     return Scored(output, bad, len(blank_rows), counts, seconds)
+
+
+# The output columns are made from buffers: `pa.array` of Python or numpy objects imports
+# pandas on its first call (0.17 s CPU a run, and each worker process), and matching the
+# labels against the model's few classes costs less than converting every label's text.
+
+
+def _strings(values: Sequence[str]) -> pa.Array:
+    encoded = [value.encode() for value in values]
+    offsets = np.cumsum([0, *(len(value) for value in encoded)], dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
+
+
+def _floats(values: np.ndarray[Any, np.dtype[np.float32]]) -> pa.Array:
+    column = np.ascontiguousarray(values, dtype=np.float32)
+    return pa.Array.from_buffers(pa.float32(), len(column), [None, pa.py_buffer(column)])
+
+
+def _predicted(labels: np.ndarray[Any, Any], classes: pa.Array) -> pa.Array:
+    """The graph's labels as text: each a class of the manifest, taken from `classes` by index
+    (a label outside them, which the server's probe rules out, is converted as it is)."""
+    index = np.full(len(labels), -1, dtype=np.int32)
+    for position, label in enumerate(classes.to_pylist()):
+        index[labels == label] = position
+    if (index < 0).any():
+        return pa.array(labels, type=pa.string())
+    return classes.take(pa.Array.from_buffers(pa.int32(), len(index), [None, pa.py_buffer(index)]))
 
 
 def predict(
