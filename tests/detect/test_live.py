@@ -47,6 +47,23 @@ data, peer = echo.recvfrom(2048); echo.sendto(data, peer); out.recvfrom(2048)
 """
 
 
+def _detect(
+    prefix: list[str], repository: Path, *options: str, stdout: int | None = None
+) -> subprocess.Popen[str]:
+    """`detect` capturing on the namespace's `lo`, judging with the `ports` model."""
+    return subprocess.Popen(
+        [
+            *prefix,
+            *(sys.executable, "-m", "detect", "--interface", "lo"),
+            *("--artifacts", str(repository), "--model", "ports", *options),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _lines(path: Path) -> list[dict[str, object]]:
     if not path.is_file():
         return []
@@ -59,25 +76,7 @@ def test_live_alerts_arrive_while_traffic_runs_and_sigterm_scores_the_rest(
     require_namespaces()
     out = tmp_path / "alerts.jsonl"
     with namespace(f"ids-detect-{os.getpid()}") as prefix:
-        detect = subprocess.Popen(
-            [
-                *prefix,
-                sys.executable,
-                "-m",
-                "detect",
-                "--interface",
-                "lo",
-                "--artifacts",
-                str(repository),
-                "--model",
-                "ports",
-                "--alerts",
-                str(out),
-            ],
-            cwd=PROJECT_ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        detect = _detect(prefix, repository, "--alerts", str(out))
         try:
             assert detect.stderr is not None
             first = detect.stderr.readline()
@@ -157,27 +156,14 @@ def test_live_alerts_come_within_a_second_of_the_flow_ending(repository: Path) -
     require_namespaces()
     arrived: list[tuple[float, dict[str, Any]]] = []
     with namespace(f"ids-detect-end-{os.getpid()}") as prefix:
-        detect = subprocess.Popen(
-            [
-                *prefix,
-                sys.executable,
-                "-m",
-                "detect",
-                "--interface",
-                "lo",
-                "--artifacts",
-                str(repository),
-                "--model",
-                "ports",
-                "--flow-timeout",
-                str(FLOW_TIMEOUT_S),
-                "--alerts",
-                "-",
-            ],
-            cwd=PROJECT_ROOT,
+        detect = _detect(
+            prefix,
+            repository,
+            "--flow-timeout",
+            str(FLOW_TIMEOUT_S),
+            "--alerts",
+            "-",
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
         )
         assert detect.stdout is not None
         assert detect.stderr is not None
