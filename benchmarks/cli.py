@@ -27,7 +27,6 @@ from benchmarks.footprint import Footprint, Request, measure_footprint
 from benchmarks.http_suite import baseline_spec, run_http, server_spec
 from benchmarks.machine import describe_machine, git_revision, library_versions
 from benchmarks.payloads import JSON, single_json
-from benchmarks.pickles import load_pickle_set
 from benchmarks.plots import plot_batch_scaling, plot_forest_scaling
 from benchmarks.prepare import PROJECT_ROOT, Prepared, convert, find_data, prepare
 from benchmarks.report import render, summary_table
@@ -35,7 +34,7 @@ from benchmarks.results import Results
 from benchmarks.scaling import run_forest_scaling
 from benchmarks.settings import PARTS, Settings, make_settings
 from benchmarks.wrk import INSTALL_HINT, Payload
-from models.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES, load_pickle_set
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from benchmarks.pickles import PickleSet
+from models.pickle_set import PickleSet
 from server.model import session_options
 
 Rows = NDArray[np.float64]

@@ -11,8 +11,8 @@ from typing import Any
 
 import onnx
 
-from convert.pickle_set import PickleSet
 from convert.tree_model import TreeModel
+from models.pickle_set import PickleSet
 
 SCHEMA = 1
 CONVERTER = "ids-inference"

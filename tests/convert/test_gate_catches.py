@@ -19,8 +19,9 @@ from convert.conversion import gate
 from convert.forest import float32_below
 from convert.graph_model import build_graph
 from convert.parity import ParityReport
-from convert.pickle_set import PickleSet, read_model
+from convert.pickle_set import read_model
 from convert.tree_model import TreeModel
+from models.pickle_set import PickleSet
 from tests.convert.conftest import FixtureSet, with_nearest_float32_splits
 
 

@@ -17,8 +17,9 @@ from convert.conversion import gate, session_for
 from convert.graph import FLOAT, INT32, GraphBuilder, tensor
 from convert.graph_model import build_graph
 from convert.graph_trees import add_leaf_ids
-from convert.pickle_set import PickleSet, read_model
+from convert.pickle_set import read_model
 from convert.sklearn_trees import read_sklearn
+from models.pickle_set import PickleSet
 
 
 @pytest.mark.parametrize(
