@@ -20,7 +20,6 @@ LIBRARIES = (
     "xgboost-cpu",
     "onnx",
     "onnxruntime",
-    "skl2onnx",
     "starlette",
     "uvicorn",
     "uvloop",

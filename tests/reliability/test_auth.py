@@ -77,12 +77,7 @@ def test_every_route_but_health_requires_a_token(
             assert answer.status_code == 200, (method, template, answer.text)
             open_routes.append(template)
             continue
-        for headers in (
-            {},
-            bearer(TOKEN + "x"),
-            {"authorization": "Bearer"},
-            {"authorization": TOKEN},
-        ):
+        for headers in REFUSED:
             answer = httpx.request(method, url, headers=headers, timeout=30)
             checks += 1
             assert answer.status_code == 401, (method, template, headers, answer.text)
