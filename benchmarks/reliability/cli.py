@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.machine import describe_machine, git_revision
+from benchmarks.processes import PROJECT_ROOT
 from benchmarks.reliability import figures
 from benchmarks.reliability.audit import Audit, audit_serve
 from benchmarks.reliability.outcomes import read_outcomes
 from benchmarks.reliability.report import render
-from benchmarks.reliability.server import PROJECT_ROOT
 
 SELECT_ALL = "reliability_full or not reliability_full"
 COMMAND = "python -m benchmarks.reliability"

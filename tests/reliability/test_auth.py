@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from benchmarks.reliability.server import ServerProcess
+from benchmarks.processes import ServerProcess
 from server.app import create_app
 from server.settings import Settings
 from tests.reliability.conftest import Record
@@ -146,7 +146,7 @@ def test_tokens_never_reach_answers_or_logs(
         answers.append(f"{answer.status_code} {dict(answer.headers)} {answer.text}")
     server.signal(signal.SIGTERM)
     assert server.wait_exit(60) == 0
-    log = server.log()
+    log = server.output()
     seen = "\n".join(answers)
     # The one echo allowed: the 422 names the value the client sent in its own body.
     seen = seen.replace(f"got {TOKEN!r}", "got <the client's own value>")

@@ -18,11 +18,11 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
+from benchmarks.processes import ServerProcess, python_server
 from server.app import create_app
 from server.settings import Settings
 from server.worker import GracefulServer
 from tests.server.artifact_builder import write_artifact
-from tests.server.processes import Server, start
 from tests.server.test_metrics import sample
 from tests.server.test_repository import _flip_a_byte
 
@@ -40,14 +40,15 @@ def root(repository: Path, slow_repository: Path, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="module")
-def server(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"ARTIFACTS_PATH": str(root), "IDS_KEEP_ALIVE_SECONDS": "1"}
-    server = start(env, tmp_path_factory.mktemp("live_log") / "server.log")
+    server = python_server(env, tmp_path_factory.mktemp("live_log") / "server.log")
+    server.wait_ready()
     yield server
     server.stop()
 
 
-def test_reloads_while_clients_keep_calling(server: Server, root: Path) -> None:
+def test_reloads_while_clients_keep_calling(server: ServerProcess, root: Path) -> None:
     stop = threading.Event()
     answers: list[tuple[int, str]] = []
 
@@ -84,7 +85,7 @@ def test_reloads_while_clients_keep_calling(server: Server, root: Path) -> None:
     assert not served_versions & {"4", "6", "8", "10", "12"}  # no corrupted version ever served
 
 
-def test_repository_extension_through_tritonclient(server: Server) -> None:
+def test_repository_extension_through_tritonclient(server: ServerProcess) -> None:
     import tritonclient.http as triton
 
     client = triton.InferenceServerClient(url=server.url.removeprefix("http://"))
@@ -101,7 +102,7 @@ def test_repository_extension_through_tritonclient(server: Server) -> None:
         client.close()
 
 
-def test_an_unexpected_error_is_logged_once(server: Server) -> None:
+def test_an_unexpected_error_is_logged_once(server: ServerProcess) -> None:
     answer = httpx.post(
         server.url + "/predict",
         json={"features": ROW, "model_name": "fragile"},
@@ -121,7 +122,7 @@ def test_an_unexpected_error_is_logged_once(server: Server) -> None:
     assert "Exception in ASGI application" not in server.output()
 
 
-def test_idle_keep_alive_connections_are_closed(server: Server) -> None:
+def test_idle_keep_alive_connections_are_closed(server: ServerProcess) -> None:
     port = int(server.url.rpartition(":")[2])
     request = b"GET /v2/health/live HTTP/1.1\r\nHost: test\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
@@ -149,7 +150,7 @@ def test_readiness_turns_false_on_sigterm(repository: Path) -> None:
         assert graceful.should_exit
 
 
-def test_sigterm_lets_requests_in_flight_finish(server: Server) -> None:
+def test_sigterm_lets_requests_in_flight_finish(server: ServerProcess) -> None:
     batch = [{"features": ROW, "model_name": "slow"}] * 1000  # about a second each
 
     def slow_call() -> int:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.processes import Server, start, tracer_env
+from benchmarks.processes import ServerProcess, python_server
+from tests.server.processes import tracer_env
 from tests.server.test_metrics import sample
 from tests.server.test_process import check_imports
 
@@ -32,12 +33,13 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(repository: Path, slow_repository: Path, traced: Path) -> Iterator[Server]:
+def server(repository: Path, slow_repository: Path, traced: Path) -> Iterator[ServerProcess]:
     root = Path(shutil.copytree(repository, traced / "artifacts"))
     shutil.copytree(slow_repository / "slow", root / "slow")
     env = {"ARTIFACTS_PATH": str(root), "IDS_WORKERS": "2", "IDS_AUTH_TOKENS": TOKEN,
            **tracer_env(traced)}  # fmt: skip
-    server = start(env, traced / "server.log")
+    server = python_server(env, traced / "server.log")
+    server.wait_ready()
     wait_for(lambda: '"event":"ready"' in server.output())
     yield server
     server.stop()
@@ -50,7 +52,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.05)
 
 
-def events(server: Server, name: str) -> list[dict[str, Any]]:
+def events(server: ServerProcess, name: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("event") == name]
 
@@ -60,7 +62,9 @@ def worker_of(answer: httpx.Response) -> str:
     return answer.headers["x-request-id"].partition("-")[0]
 
 
-def each_worker(server: Server, method: str, path: str, **kwargs: Any) -> dict[str, httpx.Response]:
+def each_worker(
+    server: ServerProcess, method: str, path: str, **kwargs: Any
+) -> dict[str, httpx.Response]:
     """The answer of every live worker (new connections until both have answered)."""
     answers: dict[str, httpx.Response] = {}
     for _ in range(400):
@@ -71,7 +75,7 @@ def each_worker(server: Server, method: str, path: str, **kwargs: Any) -> dict[s
     raise AssertionError(f"only {list(answers)} answered")
 
 
-def test_metrics_are_totals_of_every_worker(server: Server) -> None:
+def test_metrics_are_totals_of_every_worker(server: ServerProcess) -> None:
     for _ in range(40):  # a new connection each: the kernel spreads them over the workers
         answer = httpx.post(server.url + "/predict", json={"features": ROW}, headers=AUTH)
         assert answer.status_code == 200
@@ -86,7 +90,7 @@ def test_metrics_are_totals_of_every_worker(server: Server) -> None:
         assert text.count('ids_model_info{model="slow"') == 1  # loaded in both, shown once
 
 
-def test_auth_holds_on_every_worker(server: Server) -> None:
+def test_auth_holds_on_every_worker(server: ServerProcess) -> None:
     for answer in each_worker(server, "POST", "/predict", json={"features": ROW}).values():
         assert answer.status_code == 200
     for _ in range(10):
@@ -94,7 +98,7 @@ def test_auth_holds_on_every_worker(server: Server) -> None:
         assert httpx.get(server.url + "/v2/health/ready").status_code == 200
 
 
-def test_load_and_unload_reach_every_worker(server: Server) -> None:
+def test_load_and_unload_reach_every_worker(server: ServerProcess) -> None:
     unloaded = httpx.post(server.url + "/v2/repository/models/decision_tree/unload", headers=AUTH)
     assert unloaded.status_code == 200
     time.sleep(1.0)  # the others check twice a second
@@ -107,7 +111,7 @@ def test_load_and_unload_reach_every_worker(server: Server) -> None:
         assert answer.status_code == 200
 
 
-def test_a_dead_worker_is_replaced_and_its_counts_kept(server: Server) -> None:
+def test_a_dead_worker_is_replaced_and_its_counts_kept(server: ServerProcess) -> None:
     before = sample(httpx.get(server.url + "/metrics").text, "ids_request_duration_seconds_count",
                     route="/predict")  # fmt: skip
     victim = events(server, "worker_started")[0]["pid"]
@@ -122,7 +126,7 @@ def test_a_dead_worker_is_replaced_and_its_counts_kept(server: Server) -> None:
         assert sample(text, "ids_request_duration_seconds_count", route="/predict") == before
 
 
-def test_sigterm_lets_requests_in_flight_finish(server: Server, traced: Path) -> None:
+def test_sigterm_lets_requests_in_flight_finish(server: ServerProcess, traced: Path) -> None:
     batch = [{"features": ROW, "model_name": "slow"}] * 500
 
     def slow_call() -> int:
