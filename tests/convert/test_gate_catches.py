@@ -25,6 +25,11 @@ from models.pickle_set import PickleSet
 from tests.convert.conftest import FixtureSet, with_nearest_float32_splits
 
 
+def serialized(model: onnx.ModelProto) -> bytes:
+    data: bytes = model.SerializeToString()
+    return data
+
+
 def naive_skl2onnx(pickle_set: PickleSet, name: str) -> bytes:
     """`Pipeline(scaler, model)` converted by skl2onnx in float32, wrapped in the contract's
     inputs and outputs: the conversion that flips labels on heavy-tailed flows."""
@@ -65,7 +70,7 @@ def naive_skl2onnx(pickle_set: PickleSet, name: str) -> bytes:
     wrapped = helper.make_model(graph, opset_imports=naive.opset_import)
     wrapped.ir_version = naive.ir_version
     onnx.checker.check_model(wrapped)
-    return wrapped.SerializeToString()
+    return serialized(wrapped)
 
 
 def exact_graph(pickle_set: PickleSet, name: str) -> tuple[onnx.ModelProto, TreeModel]:
@@ -79,14 +84,15 @@ def exact_graph(pickle_set: PickleSet, name: str) -> tuple[onnx.ModelProto, Tree
 
 def tree_attribute(graph: onnx.ModelProto, name: str) -> onnx.AttributeProto:
     trees = next(node for node in graph.graph.node if node.op_type == "TreeEnsemble")
-    return next(a for a in trees.attribute if a.name == name)
+    attribute: onnx.AttributeProto = next(a for a in trees.attribute if a.name == name)
+    return attribute
 
 
 def nearest_float32_splits(pickle_set: PickleSet, name: str) -> bytes:
     """The exact graph with one deliberate error: splits rounded to the nearest float32
     instead of toward -inf."""
     graph, model = exact_graph(pickle_set, name)
-    return with_nearest_float32_splits(graph, model.forest).SerializeToString()
+    return serialized(with_nearest_float32_splits(graph, model.forest))
 
 
 def xgboost_split_kept_inclusive(pickle_set: PickleSet, name: str) -> bytes:
@@ -96,7 +102,7 @@ def xgboost_split_kept_inclusive(pickle_set: PickleSet, name: str) -> bytes:
     splits = tree_attribute(graph, "nodes_splits")
     assert np.array_equal(numpy_helper.to_array(splits.t), float32_below(model.forest.threshold))
     splits.t.CopyFrom(numpy_helper.from_array(model.forest.threshold.astype(np.float32)))
-    return graph.SerializeToString()
+    return serialized(graph)
 
 
 def xgboost_leaf_nudged(pickle_set: PickleSet, name: str, flows: np.ndarray) -> bytes:
@@ -117,7 +123,7 @@ def xgboost_leaf_nudged(pickle_set: PickleSet, name: str, flows: np.ndarray) -> 
     values = numpy_helper.to_array(weights.t).copy()
     values[leaf] += np.float32(1e-4)
     weights.t.CopyFrom(numpy_helper.from_array(values))
-    return graph.SerializeToString()
+    return serialized(graph)
 
 
 def assert_refused(report: ParityReport) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import convert.cli
 import convert.conversion
+import convert.graph_model
 import convert.repository
 from convert.check_data import CheckData
 from convert.cli import main
@@ -63,7 +64,7 @@ def cli_argv(
 def test_failing_model_gets_no_artifact_and_the_run_fails(
     cli_argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real_build = convert.conversion.build_graph
+    real_build = convert.graph_model.build_graph
 
     def build_breaking_the_tree(name: str, model: TreeModel, *args: Any) -> onnx.ModelProto:
         graph = real_build(name, model, *args)

@@ -29,7 +29,7 @@ LIMITS = {"IDS_MAX_BODY_BYTES": str(BODY_LIMIT), "IDS_MAX_BATCH_ROWS": str(ROW_L
 JSON = {"content-type": "application/json"}
 
 
-def rows(count: int) -> np.ndarray:  # type: ignore[type-arg]
+def rows(count: int) -> np.ndarray:
     return np.ones((count, len(FEATURE_NAMES)))
 
 
@@ -177,10 +177,11 @@ def test_the_built_image_runs_as_non_root(record: Callable[..., None]) -> None:
     done = subprocess.run([str(script)], capture_output=True, text=True, timeout=1800)
     output = done.stdout + done.stderr
     processes = re.findall(r"pid (\d+) (\S+) uid\(real eff saved fs\)=([\d ]+)", output)
+    runs_as = re.search(r"runs as uid \d+ gid \d+", output)
     record(
         "image",
         passed=done.returncode == 0,
-        runs_as=re.search(r"runs as uid \d+ gid \d+", output).group(0) if processes else None,
+        runs_as=runs_as.group(0) if processes and runs_as else None,
         processes=[f"{name} uid {uids}" for _, name, uids in processes],
         command="scripts/image-smoke",
     )

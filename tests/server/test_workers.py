@@ -57,6 +57,11 @@ def events(server: ServerProcess, name: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("event") == name]
 
 
+def statuses(server: ServerProcess, path: str) -> set[int]:
+    """The statuses every live worker answers `path` with."""
+    return {answer.status_code for answer in each_worker(server, "GET", path).values()}
+
+
 def worker_of(answer: httpx.Response) -> str:
     """Which process answered: the per-process prefix of the ids it makes."""
     return answer.headers["x-request-id"].partition("-")[0]
@@ -79,10 +84,17 @@ def test_metrics_are_totals_of_every_worker(server: ServerProcess) -> None:
     for _ in range(40):  # a new connection each: the kernel spreads them over the workers
         answer = httpx.post(server.url + "/predict", json={"features": ROW}, headers=AUTH)
         assert answer.status_code == 200
-    time.sleep(0.1)  # a worker adds up its requests every few milliseconds
-    # Whichever worker answers a scrape, it shows the 40 of both together.
-    scrapes = each_worker(server, "GET", "/metrics")
-    for text in (answer.text for answer in scrapes.values()):
+
+    # A worker adds up its requests every few milliseconds (later on a loaded machine): whichever
+    # worker answers a scrape, it comes to show the 40 of both together.
+    def scrapes() -> list[str]:
+        return [answer.text for answer in each_worker(server, "GET", "/metrics").values()]
+
+    def counted(text: str) -> float:
+        return sample(text, "ids_request_duration_seconds_count", route="/predict")
+
+    wait_for(lambda: all(counted(text) == 40 for text in scrapes()))
+    for text in scrapes():
         assert sample(text, "ids_requests_total", route="/predict", model="random_forest",
                       status="200") == 40  # fmt: skip
         assert sample(text, "ids_request_duration_seconds_count", route="/predict") == 40
@@ -101,14 +113,10 @@ def test_auth_holds_on_every_worker(server: ServerProcess) -> None:
 def test_load_and_unload_reach_every_worker(server: ServerProcess) -> None:
     unloaded = httpx.post(server.url + "/v2/repository/models/decision_tree/unload", headers=AUTH)
     assert unloaded.status_code == 200
-    time.sleep(1.0)  # the others check twice a second
-    for answer in each_worker(server, "GET", "/v2/models/decision_tree/ready").values():
-        assert answer.status_code == 404
+    wait_for(lambda: statuses(server, "/v2/models/decision_tree/ready") == {404})  # 2 checks/s
     loaded = httpx.post(server.url + "/v2/repository/models/decision_tree/load", headers=AUTH)
     assert loaded.status_code == 200
-    time.sleep(1.0)
-    for answer in each_worker(server, "GET", "/v2/models/decision_tree/ready").values():
-        assert answer.status_code == 200
+    wait_for(lambda: statuses(server, "/v2/models/decision_tree/ready") == {200})
 
 
 def test_a_dead_worker_is_replaced_and_its_counts_kept(server: ServerProcess) -> None:
