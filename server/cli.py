@@ -25,7 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Serve an ONNX model repository over HTTP (the existing API and the Open "
-        "Inference Protocol). Flags override the environment (see the README's settings).",
+        "Inference Protocol). Flags override the environment (see docs/serving.md#settings).",
     )
     parser.add_argument("--artifacts", type=Path, help="model repository (ARTIFACTS_PATH)")
     parser.add_argument("--host", help="interface to bind (IDS_HOST, default 0.0.0.0)")

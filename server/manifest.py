@@ -1,7 +1,7 @@
 """`manifest.json`: what the server knows about a model artifact, checked against the contract.
 
-The contract is the README's "Model artifacts: the graph contract": one input of raw features,
-a `label` string output and a `probabilities` float output in `class_labels` order.
+The contract is "Model artifacts: the graph contract" in docs/converting.md: one input of raw
+features, a `label` string output and a `probabilities` float output in `class_labels` order.
 """
 
 from __future__ import annotations

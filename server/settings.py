@@ -190,7 +190,7 @@ def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
     return tokens
 
 
-# field -> (environment variables, first found wins; parser). The README's settings table.
+# field -> (environment variables, first found wins; parser). The settings table of docs/serving.md.
 ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "artifacts_path": (("IDS_ARTIFACTS_PATH", "ARTIFACTS_PATH"), _path),
     "host": (("IDS_HOST",), _text),

@@ -1,4 +1,4 @@
-"""Test-only: writes model artifacts that follow the README's graph contract, built with
+"""Test-only: writes model artifacts that follow the graph contract (docs/converting.md), built with
 `onnx.helper` (cleaning, scaling, a linear layer, Softmax, ArgMax and a Gather of the class names,
 the same signature as the converted forests), plus broken variants for the error paths."""
 
@@ -132,7 +132,7 @@ def build_graph(
 def manifest_for(
     name: str, version: int, class_labels: tuple[str, ...], graph: bytes, n_features: int
 ) -> dict[str, Any]:
-    """The manifest the converter writes (the README's example, field for field)."""
+    """The manifest the converter writes (docs/converting.md's example, field for field)."""
     task = "binary" if len(class_labels) == 2 else "multiclass"
     return {
         "schema": 1,
