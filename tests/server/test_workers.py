@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +20,8 @@ import httpx
 import pytest
 
 from benchmarks.processes import ServerProcess, python_server
+from server.settings import Settings
+from server.supervisor import Supervisor, Worker
 from tests.server.processes import tracer_env
 from tests.server.test_metrics import sample
 from tests.server.test_process import check_imports
@@ -155,3 +159,18 @@ def test_sigterm_lets_requests_in_flight_finish(server: ServerProcess, traced: P
     assert TOKEN not in output  # the token reached every worker and no log line
     # The supervisor, the surviving worker and the replacement (a killed process reports none).
     check_imports(traced / "reports", processes=3)
+
+
+def test_workers_gone_before_saying_ready_stop_the_start(tmp_path: Path) -> None:
+    """Both workers exit before the supervisor looks: their ready pipes read as ended, not as
+    ready (once taken for ready on a loaded machine, the supervisor respawned them forever)."""
+    supervisor = Supervisor(Settings(artifacts_path=tmp_path, workers=2), dict(os.environ))
+    for number in (1, 2):
+        read_fd, write_fd = os.pipe()
+        process = subprocess.Popen([sys.executable, "-c", "pass"], pass_fds=(write_fd,))
+        os.close(write_fd)
+        supervisor.workers.append(Worker(number, process, read_fd, 0, time.monotonic()))
+    for worker in supervisor.workers:  # exited, not yet reaped: poll() still has to see it
+        os.waitid(os.P_PID, worker.process.pid, os.WEXITED | os.WNOWAIT)
+    assert supervisor._watch() == 1
+    assert [worker.process.wait() for worker in supervisor.workers] == [0, 0]  # none respawned
