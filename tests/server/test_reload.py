@@ -188,7 +188,7 @@ def test_load_refusals(served: TestClient, name: str, body: Any, message: str) -
 
 
 def test_polling_loads_new_versions_and_reports_broken_ones_once(
-    root: Path, caplog: pytest.LogCaptureFixture
+    root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(artifacts_path=root, poll_seconds=0.05)
 
@@ -204,12 +204,18 @@ def test_polling_loads_new_versions_and_reports_broken_ones_once(
         TestClient(create_app(settings)) as client,
     ):
         client.post("/v2/repository/models/decision_tree/unload")
-        write_artifact(root, "random_forest", 3)
-        _flip_a_byte(write_artifact(root, "xgboost", 3, edit=None))
-        write_artifact(root, "decision_tree", 3)
+        # Each version appears whole, as convert writes them: a poll that caught one half
+        # written (on a loaded machine) would report that, then the finished version, again.
+        for name, broken in (("random_forest", False), ("xgboost", True), ("decision_tree", False)):
+            folder = write_artifact(tmp_path / "staging", name, 3)
+            if broken:
+                _flip_a_byte(folder)
+            folder.rename(root / name / "3")
         wait_until(lambda: version_used(client) == "3")
         time.sleep(0.3)  # several more polls, which must not report the broken version again
-        shutil.rmtree(root / "xgboost")
+        # Taken away whole: a poll in the middle of rmtree would see the broken version's
+        # files change (one gone, then the other) and rightly report it again.
+        (root / "xgboost").rename(tmp_path / "xgboost-removed")
         # However slow the machine, the poll that sees the folder gone comes: wait for it
         # rather than for a fixed time.
         wait_until(lambda: ("xgboost", None) in load_failures())
