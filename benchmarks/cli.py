@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.compute import run_compute
+from benchmarks.compute import run_compute, run_large_batches
 from benchmarks.footprint import Footprint, Request, measure_footprint
 from benchmarks.http_suite import baseline_spec, run_http, server_spec
 from benchmarks.machine import describe_machine, git_revision, library_versions
@@ -121,6 +121,9 @@ def run_parts(settings: Settings, prepared: Prepared, results: Results) -> bool:
             rows,
             budget=settings.compute_budget,
             threads=settings.threads,
+        )
+        results.large_batches = run_large_batches(
+            pickles, prepared.artifacts_dir, rows, budget=settings.compute_budget
         )
 
     def http() -> None:

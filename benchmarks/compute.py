@@ -14,6 +14,10 @@ from benchmarks.timing import Budget, interleaved
 from models.pickle_set import PickleSet
 
 BATCH_SIZES = (1, 10, 100, 1_000, 10_000)
+# Large batches are also measured at each of these thread counts (onnxruntime's intra-op threads
+# or concurrent batch-graph runs, XGBoost's nthread, the tuned forest's n_jobs).
+LARGE_BATCH = 10_000
+LARGE_THREADS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Measurement:
     reps: int
     label_mismatches: int
     max_probability_difference: float
+    threads: int = 1
 
     @property
     def rows_per_s(self) -> float:
@@ -50,7 +55,7 @@ def disagreement(reference: Prediction, other: Prediction) -> tuple[int, float]:
 
 
 def compare(
-    model: str, predictors: Sequence[Predictor], rows: Rows, budget: Budget
+    model: str, predictors: Sequence[Predictor], rows: Rows, budget: Budget, threads: int = 1
 ) -> list[Measurement]:
     """Check every predictor against the first on `rows`, then time them all interleaved."""
     inputs = {p.name: p.prepare(rows) for p in predictors}
@@ -66,6 +71,7 @@ def compare(
             timings[p.name].p99_s,
             timings[p.name].reps,
             *disagreement(reference, answers[p.name]),
+            threads,
         )
         for p in predictors
     ]
@@ -86,5 +92,26 @@ def run_compute(
     for model in models or list(pickles.models):
         predictors = predictors_for(pickles, model, latest_onnx(artifacts_dir, model), threads)
         for batch in batch_sizes:
-            results += compare(model, predictors, take_rows(rows, batch), budget)
+            results += compare(model, predictors, take_rows(rows, batch), budget, threads)
+    return results
+
+
+def run_large_batches(
+    pickles: PickleSet,
+    artifacts_dir: Path,
+    rows: Rows,
+    *,
+    budget: Budget,
+    thread_counts: Sequence[int] = LARGE_THREADS,
+    batch: int = LARGE_BATCH,
+    models: Sequence[str] | None = None,
+) -> list[Measurement]:
+    """Every model on one large batch at each thread count, every path side by side."""
+    results: list[Measurement] = []
+    large = take_rows(rows, batch)
+    for model in models or list(pickles.models):
+        for threads in thread_counts:
+            onnx_file = latest_onnx(artifacts_dir, model)
+            predictors = predictors_for(pickles, model, onnx_file, threads, jobs=threads)
+            results += compare(model, predictors, large, budget, threads)
     return results

@@ -8,6 +8,9 @@
 - `inplace_predict`: XGBoost only, the booster's own fastest entry point, on data scaled to
   float32 beforehand (not timed) with the ONNX session's thread count.
 - `onnx`: the artifact's onnxruntime session on raw float64 features; the graph cleans and scales.
+- `onnx_batch`: the server's large-batch path (`Model.predict(large=True)`): the artifact's
+  batch graph on one intra-op thread per run, rows split between as many concurrent runs as
+  there are threads; artifacts without a batch graph have no such path.
 
 `prepare` turns the raw rows into what `predict` takes and is not timed; `predict` is.
 """
@@ -25,7 +28,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 
 from models.pickle_set import PickleSet
-from server.model import session_options
+from server.model import load_model, session_options
 
 Rows = NDArray[np.float64]
 
@@ -64,10 +67,12 @@ def _class_names(pickles: PickleSet, model: Any) -> NDArray[Any]:
     return names
 
 
-def tuned_predictor(pickles: PickleSet, model_name: str) -> Predictor:
+def tuned_predictor(pickles: PickleSet, model_name: str, jobs: int = 1) -> Predictor:
+    """`jobs` threads for the estimators that take n_jobs (1: the tuned peer of small batches;
+    large batches are also measured with as many jobs as onnxruntime has threads)."""
     model = copy.deepcopy(pickles.models[model_name])
     if "n_jobs" in model.get_params():
-        model.set_params(n_jobs=1)
+        model.set_params(n_jobs=jobs)
     class_names = _class_names(pickles, model)
 
     def predict(rows: Rows) -> Prediction:
@@ -118,15 +123,35 @@ def onnx_predictor(model_file: Path, threads: int) -> Predictor:
     return Predictor("onnx", prepare, predict)
 
 
+def batch_predictor(version_folder: Path, threads: int) -> Predictor | None:
+    """The server's own large-batch path with `threads` threads; None without a batch graph."""
+    options = session_options(1, spinning=False)
+    model = load_model(version_folder, options, session_options(threads, spinning=False))
+    if model.manifest.batch is None:
+        return None
+
+    def prepare(rows: Rows) -> Rows:
+        return np.ascontiguousarray(rows, dtype=np.float64)
+
+    def predict(rows: Rows) -> Prediction:
+        answer = model.predict(rows, large=True)
+        return Prediction(answer.labels, answer.probabilities)
+
+    return Predictor("onnx_batch", prepare, predict)
+
+
 def predictors_for(
-    pickles: PickleSet, model_name: str, model_file: Path, threads: int
+    pickles: PickleSet, model_name: str, model_file: Path, threads: int, *, jobs: int = 1
 ) -> list[Predictor]:
-    """Every peer for one model, the old service's path first."""
-    peers = [service_predictor(pickles, model_name), tuned_predictor(pickles, model_name)]
+    """Every peer for one model, the old service's path first; `jobs` for the tuned pickle."""
+    peers = [service_predictor(pickles, model_name), tuned_predictor(pickles, model_name, jobs)]
     inplace = inplace_predictor(pickles, model_name, threads)
     if inplace is not None:
         peers.append(inplace)
     peers.append(onnx_predictor(model_file, threads))
+    batch = batch_predictor(model_file.parent, threads)
+    if batch is not None:
+        peers.append(batch)
     return peers
 
 

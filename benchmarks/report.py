@@ -109,6 +109,41 @@ def _compute_rows(
     return rows
 
 
+def _large_batches(measurements: Sequence[Measurement]) -> list[str]:
+    """Each model's large batch at each thread count, against the server's batch path."""
+    batch = {(m.model, m.threads): m.median_s for m in measurements if m.path == "onnx_batch"}
+    rows = []
+    for m in measurements:
+        ours = batch.get((m.model, m.threads))
+        rows.append(
+            [
+                m.model,
+                str(m.threads),
+                m.path,
+                seconds(m.median_s),
+                rate(m.rows_per_s),
+                f"{m.median_s / ours:,.2f}x" if ours else "—",
+                str(m.reps),
+                f"{m.label_mismatches} / {m.max_probability_difference:.1g}",
+            ]
+        )
+    rows_count = f"{measurements[0].batch:,}"
+    return [
+        f"## Large batches ({rows_count} rows, 1 and 2 threads)",
+        "",
+        "Threads: onnxruntime's intra-op threads (`onnx`), concurrent runs of the batch graph "
+        "on one thread each (`onnx_batch`, the server's large-batch path), XGBoost's nthread "
+        "(`inplace_predict`), the forest's n_jobs (`tuned`); `service` runs the estimator as "
+        "pickled. Speed-up: the path's time over `onnx_batch`'s at the same thread count.",
+        "",
+        *table(
+            ["model", "threads", "path", "median", "rows/s", "batch graph speed-up", "calls",
+             "label mismatches / max prob. diff"],
+            rows,
+        ),
+    ]  # fmt: skip
+
+
 COMPUTE_HEADER = [
     "model",
     "rows",
@@ -257,6 +292,8 @@ def render(results: Results) -> str:
             "",
             *table(COMPUTE_HEADER, _compute_rows(results.compute)),
         ]
+    if results.large_batches:
+        lines += _large_batches(results.large_batches)
     lines += _http(results) + _scaling(results) + _footprint(results)
     if results.notes:
         lines += ["## Notes", "", *[f"- {note}" for note in results.notes], ""]

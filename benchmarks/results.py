@@ -26,6 +26,7 @@ class Results:
     revision: str  # the commit measured, `benchmarks.machine.git_revision`
     compute: list[Measurement] = field(default_factory=list)
     http: HttpReport | None = None
+    large_batches: list[Measurement] = field(default_factory=list)
     batch_scaling: list[Measurement] = field(default_factory=list)
     forest_scaling: list[ForestMeasurement] = field(default_factory=list)
     footprints: list[Footprint] = field(default_factory=list)
@@ -35,6 +36,12 @@ class Results:
     def measurement(self, model: str, batch: int, path: str) -> Measurement | None:
         for m in self.compute:
             if (m.model, m.batch, m.path) == (model, batch, path):
+                return m
+        return None
+
+    def large_batch(self, model: str, threads: int, path: str) -> Measurement | None:
+        for m in self.large_batches:
+            if (m.model, m.threads, m.path) == (model, threads, path):
                 return m
         return None
 
@@ -161,6 +168,19 @@ def targets(results: Results) -> list[Target]:
             10,
             True,
             "x",
+        ),
+        *(
+            Target(
+                f"10k-row compute, 2 threads, {model}: batch graph vs pickle service",
+                _ratio(
+                    _median(results.large_batch(model, 2, "service")),
+                    _median(results.large_batch(model, 2, "onnx_batch")),
+                ),
+                1,
+                True,
+                "x",
+            )
+            for model in ("random_forest", "xgboost", "decision_tree")
         ),
         Target(
             "HTTP /predict c=8: server vs baseline req/s",

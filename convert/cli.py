@@ -15,7 +15,7 @@ from convert.check_data import SYNTHETIC_ROWS, CheckData, read_check_data, synth
 from convert.conversion import Converted, convert_model, publish
 from convert.errors import ConvertError
 from convert.pickle_set import load_pickle_set, read_model
-from convert.repository import check_free, next_version
+from convert.repository import BATCH_FILE, check_free, next_version
 from convert.tree_model import TreeModel
 from models.pickle_set import MODEL_FILES, PickleSet, PickleSetError
 
@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if not done.report.passed:
             failed += 1
-            print(_row(_figures(done)) + "  FAILED: no artifact written")
+            which = "" if not done.single_report.passed else f" ({BATCH_FILE})"
+            print(_row(_figures(done)) + f"  FAILED{which}: no artifact written")
             for line in done.report.failures:
                 print(f"    {line}", file=sys.stderr)
             continue

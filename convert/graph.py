@@ -12,6 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 # takes float64 splits and any number of outputs; everything else used here is older.
 OPSETS: dict[str, int] = {"": 21, "ai.onnx.ml": 5}
 ML_DOMAIN = "ai.onnx.ml"
+# The batch graphs of scikit-learn models sum float64 leaf rows inside `TreeEnsembleRegressor`,
+# which ai.onnx.ml 5 no longer holds (a model imports one version of a domain).
+ML3_OPSETS: dict[str, int] = {"": 21, "ai.onnx.ml": 3}
 
 
 class GraphBuilder:
@@ -67,11 +70,12 @@ class GraphBuilder:
         name: str,
         doc: str,
         metadata: dict[str, str],
+        opsets: dict[str, int] = OPSETS,
     ) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
         model = helper.make_model(
             graph,
-            opset_imports=[helper.make_opsetid(domain, v) for domain, v in OPSETS.items()],
+            opset_imports=[helper.make_opsetid(domain, v) for domain, v in opsets.items()],
             producer_name="ids-inference",
             doc_string=doc,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import onnx
 
-from convert.graph import DOUBLE, FLOAT, STRING, GraphBuilder, tensor
+from convert.graph import DOUBLE, FLOAT, OPSETS, STRING, GraphBuilder, tensor
 from convert.graph_preprocess import add_cleaning_and_scaling
 from convert.tree_model import TreeModel
 
@@ -21,6 +21,12 @@ DOC = (
     "values become 0 and the StandardScaler is applied inside the graph."
 )
 
+BATCH_DOC = (
+    " Batch layout: leaf values are summed inside the tree operator, which onnxruntime does in "
+    "the trees' order only on one intra-op thread; run it with intra_op_num_threads=1 (split "
+    "rows between concurrent runs for more cores). model.onnx is the self-contained graph."
+)
+
 
 def build_graph(
     name: str,
@@ -29,12 +35,19 @@ def build_graph(
     feature_names: Sequence[str],
     class_labels: Sequence[str],
     metadata: dict[str, str],
+    *,
+    batch: bool = False,
 ) -> onnx.ModelProto:
-    """The whole pipeline of one pickled model as an ONNX model."""
+    """The whole pipeline of one pickled model as an ONNX model: the self-contained graph, or
+    with `batch` the batch-layout graph (the same inputs and outputs; to be run on one
+    intra-op thread, see `convert.graph_batch_trees`)."""
     b = GraphBuilder()
-    scaled = add_cleaning_and_scaling(b, INPUT, scaler)
-    # The trees see float32, as both scikit-learn and XGBoost cast before comparing.
-    index = model.add_head(b, b.op("Cast", [scaled], to=FLOAT), PROBABILITIES)
+    if batch:
+        index = model.batch.add_head(b, INPUT, scaler, PROBABILITIES)
+    else:
+        scaled = add_cleaning_and_scaling(b, INPUT, scaler)
+        # The trees see float32, as both scikit-learn and XGBoost cast before comparing.
+        index = model.add_head(b, b.op("Cast", [scaled], to=FLOAT), PROBABILITIES)
     names = b.constant("class_labels", list(class_labels))
     b.op("Gather", [names, index], axis=0, output=LABEL)
     props = {
@@ -52,6 +65,7 @@ def build_graph(
             tensor(PROBABILITIES, FLOAT, ["N", len(class_labels)]),
         ],
         name=name,
-        doc=DOC,
+        doc=DOC + (BATCH_DOC if batch else ""),
         metadata=props,
+        opsets=model.batch.opsets if batch else OPSETS,
     )

@@ -11,10 +11,13 @@ from typing import Any
 
 import onnx
 
+from convert.repository import BATCH_FILE, MODEL_FILE
 from convert.tree_model import TreeModel
 from models.pickle_set import PickleSet
 
 SCHEMA = 1
+# The batch graph sums inside the tree operator, in the trees' order on one thread only.
+BATCH_THREADS = 1
 CONVERTER = "ids-inference"
 # distribution name -> the name the manifest records
 LIBRARIES = {
@@ -63,9 +66,12 @@ def build_manifest(
     model: TreeModel,
     onnx_bytes: bytes,
     parity: dict[str, Any],
+    batch_bytes: bytes | None = None,
+    batch_parity: dict[str, Any] | None = None,
     created: datetime | None = None,
 ) -> dict[str, Any]:
-    proto = onnx.load_from_string(onnx_bytes)
+    """The manifest of one model version. With `batch_bytes`, a `batch` entry names the batch
+    graph (an optional part of schema 1: servers that do not know it serve model.onnx)."""
     n_features, n_classes = len(pickle_set.feature_names), len(pickle_set.class_labels)
     return {
         "schema": SCHEMA,
@@ -88,17 +94,33 @@ def build_manifest(
         ],
         "feature_names": list(pickle_set.feature_names),
         "class_labels": list(pickle_set.class_labels),
-        "onnx": {
-            "file": "model.onnx",
-            "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
-            "bytes": len(onnx_bytes),
-            "opsets": {o.domain or "": o.version for o in proto.opset_import},
-        },
+        "onnx": _graph_entry(MODEL_FILE, onnx_bytes),
         "sources": {
             file: {"sha256": source.sha256, "bytes": source.bytes}
             for file, source in pickle_set.sources_of(name).items()
         },
         "parity": parity,
+        **(
+            {}
+            if batch_bytes is None
+            else {
+                "batch": {
+                    **_graph_entry(BATCH_FILE, batch_bytes),
+                    "intra_op_threads": BATCH_THREADS,
+                    "parity": batch_parity,
+                }
+            }
+        ),
         "libraries": libraries(),
         "converter": {"name": CONVERTER, "version": converter_version(), "options": model.options},
+    }
+
+
+def _graph_entry(file: str, graph: bytes) -> dict[str, Any]:
+    proto = onnx.load_from_string(graph)
+    return {
+        "file": file,
+        "sha256": hashlib.sha256(graph).hexdigest(),
+        "bytes": len(graph),
+        "opsets": {o.domain or "": o.version for o in proto.opset_import},
     }

@@ -14,6 +14,7 @@ from typing import Any
 from convert.errors import ConvertError
 
 MODEL_FILE = "model.onnx"
+BATCH_FILE = "model.batch.onnx"
 MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.pbtxt"
 
@@ -55,7 +56,14 @@ def _temporary(folder: Path, name: str) -> Path:
 
 
 def write_version(
-    out: Path, name: str, version: int, onnx_bytes: bytes, manifest: dict[str, Any], config: str
+    out: Path,
+    name: str,
+    version: int,
+    onnx_bytes: bytes,
+    manifest: dict[str, Any],
+    config: str,
+    *,
+    batch_bytes: bytes | None = None,
 ) -> Path:
     """Write one model version atomically, then its `config.pbtxt`; returns the version folder.
 
@@ -69,6 +77,8 @@ def write_version(
     staging.mkdir()
     try:
         _write(staging / MODEL_FILE, onnx_bytes)
+        if batch_bytes is not None:
+            _write(staging / BATCH_FILE, batch_bytes)
         _write(staging / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
         if target.exists():
             raise ConvertError(f"{target} already exists: choose another --version or remove it")

@@ -18,9 +18,11 @@ from sklearn.tree import DecisionTreeClassifier
 
 from convert.errors import UnsupportedModelError
 from convert.forest import TreeArrays, flatten, floor_float32, leaf_nodes
-from convert.graph import FLOAT, GraphBuilder
+from convert.graph import FLOAT, INT64, ML3_OPSETS, GraphBuilder
+from convert.graph_batch_trees import add_averaged_rows, add_leaf_ids_v3, raw_splits
+from convert.graph_preprocess import add_non_finite_as_nan
 from convert.graph_trees import add_leaf_ids
-from convert.tree_model import TreeModel
+from convert.tree_model import BatchHead, TreeModel
 
 HYPERPARAMETERS = (
     "n_estimators",
@@ -65,8 +67,8 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         ]
     ).astype(np.float64)
 
-    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
-        leaf_ids = add_leaf_ids(b, x32, forest, np.arange(forest.n_trees))
+    def exact_probabilities(b: GraphBuilder, leaf_ids: str) -> str:
+        """float64 `[N, C]` from the leaves `[trees, N]`: scikit-learn's sums, in its order."""
         rows = b.op("Gather", [b.constant("leaf_probabilities", table), leaf_ids], axis=0)
         # [trees, N, C] -> running sums over trees, in tree order -> the last one is the total.
         if forest_like:
@@ -76,9 +78,42 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         if forest_like:
             n_trees = b.constant("n_trees", np.array(float(len(estimators)), np.float64))
             proba = b.op("Div", [proba, n_trees])
+        return proba
+
+    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
+        leaf_ids = add_leaf_ids(b, x32, forest, np.arange(forest.n_trees))
+        proba = exact_probabilities(b, leaf_ids)
         b.op("Cast", [proba], to=FLOAT, output=probabilities)
         # ArgMax keeps the first of equal maxima, as numpy.argmax does.
         return b.op("ArgMax", [proba], axis=1, keepdims=0, select_last_index=0)
+
+    def add_batch_head(b: GraphBuilder, features: str, scaler: Any, probabilities: str) -> str:
+        # The splits are moved before the scaler (`raw_splits`): the trees read the raw rows.
+        bounds, nan_left = raw_splits(forest, scaler)
+        x = add_non_finite_as_nan(b, features)
+        # The operator adds the float64 rows tree by tree and divides by the number of trees,
+        # as scikit-learn does, but answers float32: the same probabilities as `add_head`.
+        averaged = add_averaged_rows(b, x, forest, table, bounds, nan_left)
+        proba = b.op("Identity", [averaged], output=probabilities)
+        index = b.op("ArgMax", [proba], axis=1, keepdims=0, select_last_index=0)
+        # A float32 maximum held by one class is the float64 maximum too (rounding keeps
+        # order); rows where several classes share it are decided on the float64 sums.
+        classes = b.constant("class_axis", np.array([1], np.int64))
+        top = b.op("ReduceMax", [proba, classes], keepdims=1)
+        sharing = b.op("Cast", [b.op("Equal", [proba, top])], to=INT64)
+        shared = b.op(
+            "Greater",
+            [
+                b.op("ReduceSum", [sharing, classes], keepdims=0),
+                b.constant("one_class", np.array(1, np.int64)),
+            ],
+        )
+        axis_0 = b.constant("axis_0", np.array([0], np.int64))
+        rows = b.op("Squeeze", [b.op("NonZero", [shared]), axis_0])
+        tied = b.op("Gather", [x, rows], axis=0)
+        exact = exact_probabilities(b, add_leaf_ids_v3(b, tied, forest, bounds, nan_left))
+        exact_index = b.op("ArgMax", [exact], axis=1, keepdims=0, select_last_index=0)
+        return b.op("ScatterElements", [index, rows, exact_index], axis=0)
 
     reference = model
     if forest_like and model.n_jobs not in (None, 1):
@@ -92,6 +127,7 @@ def read_sklearn(model: RandomForestClassifier | DecisionTreeClassifier) -> Tree
         forest=forest,
         n_classes=n_classes,
         add_head=add_head,
+        batch=BatchHead(add_batch_head, ML3_OPSETS),
         hyperparameters={k: _json_safe(params[k]) for k in HYPERPARAMETERS if k in params},
         options={
             "splits": "float32 rounded toward -inf, BRANCH_LEQ (exact for float32 inputs)",

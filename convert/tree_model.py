@@ -11,6 +11,17 @@ from convert.graph import GraphBuilder
 
 # (builder, float32 scaled features [N, F], name for the probabilities output) -> class index [N]
 HeadBuilder = Callable[[GraphBuilder, str, str], str]
+# (builder, float64 raw features [N, F], the StandardScaler, name for the probabilities output)
+# -> class index [N]: the batch graph does its own cleaning and scaling.
+BatchHeadBuilder = Callable[[GraphBuilder, str, Any, str], str]
+
+
+@dataclass(frozen=True)
+class BatchHead:
+    """How the batch graph (`model.batch.onnx`) builds the head, and the opsets it imports."""
+
+    add_head: BatchHeadBuilder
+    opsets: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,9 @@ class TreeModel:
     n_classes: int
     # The trees and what follows them: leaves to class index and probabilities.
     add_head: HeadBuilder
+    # The same answers with the leaf values summed inside the tree operator, for large batches
+    # run on one intra-op thread per run (`convert.graph_batch_trees`).
+    batch: BatchHead
     hyperparameters: dict[str, Any]
     # How the graph reproduces the library's arithmetic: recorded in the graph and the manifest.
     options: dict[str, str]

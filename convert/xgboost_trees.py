@@ -19,9 +19,11 @@ from xgboost import XGBClassifier
 
 from convert.errors import UnsupportedModelError
 from convert.forest import TreeArrays, flatten, float32_below, leaf_nodes
-from convert.graph import INT64, GraphBuilder
+from convert.graph import FLOAT, INT64, OPSETS, GraphBuilder
+from convert.graph_batch_trees import add_summed_leaf_weights, scaled_zero_left
+from convert.graph_preprocess import add_non_finite_as_nan, add_scaling
 from convert.graph_trees import add_leaf_weights
-from convert.tree_model import TreeModel
+from convert.tree_model import BatchHead, TreeModel
 
 OBJECTIVES = ("binary:logistic", "multi:softprob")
 HYPERPARAMETERS = (
@@ -112,16 +114,8 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
     rounds = order.shape[1]
     binary = objective == "binary:logistic"
 
-    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
-        # Leaf values as [rounds, N] (binary) or [rounds, classes, N]: each class's trees in the
-        # order XGBoost adds them.
-        layout = order[0] if binary else order.T
-        values = add_leaf_weights(b, x32, forest, table, layout)
-        running = b.op("CumSum", [values, b.constant("round_axis", np.array(0, np.int64))])
-        # [1, N] or [classes, N], then one row per flow.
-        last = np.array([rounds - 1] if binary else rounds - 1, np.int64)
-        totals = b.op("Gather", [running, b.constant("last_round", last)], axis=0)
-        margin = b.op("Transpose", [totals], perm=[1, 0])
+    def add_outputs(b: GraphBuilder, margin: str, probabilities: str) -> str:
+        """From margins `[N, 1]` (binary) or `[N, classes]`: probabilities and class index."""
         if binary:
             one = b.constant("one", np.array(1.0, np.float32))
             denominator = b.op("Add", [one, b.op("Exp", [b.op("Neg", [margin])])])
@@ -144,6 +138,28 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
         b.op("Div", [exp, total], output=probabilities)
         return b.op("ArgMax", [margin], axis=1, keepdims=0, select_last_index=0)
 
+    def add_head(b: GraphBuilder, x32: str, probabilities: str) -> str:
+        # Leaf values as [rounds, N] (binary) or [rounds, classes, N]: each class's trees in the
+        # order XGBoost adds them.
+        layout = order[0] if binary else order.T
+        values = add_leaf_weights(b, x32, forest, table, layout)
+        running = b.op("CumSum", [values, b.constant("round_axis", np.array(0, np.int64))])
+        # [1, N] or [classes, N], then one row per flow.
+        last = np.array([rounds - 1] if binary else rounds - 1, np.int64)
+        totals = b.op("Gather", [running, b.constant("last_round", last)], axis=0)
+        return add_outputs(b, b.op("Transpose", [totals], perm=[1, 0]), probabilities)
+
+    def add_batch_head(b: GraphBuilder, features: str, scaler: Any, probabilities: str) -> str:
+        scaled = add_scaling(b, add_non_finite_as_nan(b, features), scaler)
+        x32 = b.op("Cast", [scaled], to=FLOAT)
+        # Each class's trees come in the order XGBoost adds them (a class's trees ascend in
+        # the booster's order), so the operator's sums are XGBoost's margins.
+        tree_class = np.empty(forest.n_trees, dtype=np.int64)
+        tree_class[order] = np.arange(n_groups)[:, np.newaxis]
+        nan_left = scaled_zero_left(forest, scaler)
+        margin = add_summed_leaf_weights(b, x32, forest, table, tree_class, nan_left)
+        return add_outputs(b, margin, probabilities)
+
     params = model.get_params()
     hyper = {k: params[k] for k in HYPERPARAMETERS if params.get(k) is not None}
     hyper.update(rounds=rounds, base_margin=[float(v) for v in base])
@@ -152,6 +168,7 @@ def read_xgboost(model: XGBClassifier) -> TreeModel:
         forest=forest,
         n_classes=2 if binary else n_groups,
         add_head=add_head,
+        batch=BatchHead(add_batch_head, OPSETS),
         hyperparameters=hyper,
         options={
             "splits": "float32 split s as the float32 just below s, BRANCH_LEQ (= x < s)",

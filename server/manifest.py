@@ -51,6 +51,19 @@ class Manifest:
     sha256: str
     size: int
     document: Mapping[str, Any]
+    # The batch-layout graph for large batches, when the artifact has one (converters before
+    # it wrote none): same inputs and outputs, run with `batch.threads` intra-op threads.
+    batch: BatchGraph | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchGraph:
+    """The manifest's optional `batch` entry: a second graph file and how it must be run."""
+
+    file: str
+    sha256: str
+    size: int
+    threads: int
 
 
 class _Reader:
@@ -115,13 +128,16 @@ def read_manifest(path: Path) -> Manifest:
     version = reader.get("version", int)
     if version < 1:
         raise reader.fail("version", "must be a positive integer")
-    onnx_file = reader.get("onnx.file", str)
-    if Path(onnx_file).name != onnx_file or onnx_file in {"", ".", ".."}:
-        raise reader.fail("onnx.file", "must be a file name inside the version folder")
-    sha256 = reader.get("onnx.sha256", str).lower()
-    if not _SHA256.fullmatch(sha256):
-        raise reader.fail("onnx.sha256", "must be 64 hexadecimal digits")
-    size = reader.get("onnx.bytes", int)
+    onnx_file, sha256, size = _graph_file(reader, "onnx")
+    batch = None
+    if "batch" in reader.document:
+        batch_file, batch_sha256, batch_size = _graph_file(reader, "batch")
+        if batch_file == onnx_file:
+            raise reader.fail("batch.file", "must name another file than onnx.file")
+        threads = reader.get("batch.intra_op_threads", int)
+        if threads < 1:
+            raise reader.fail("batch.intra_op_threads", "must be a positive integer")
+        batch = BatchGraph(batch_file, batch_sha256, batch_size, threads)
     manifest = Manifest(
         name=reader.get("name", str),
         version=version,
@@ -136,9 +152,21 @@ def read_manifest(path: Path) -> Manifest:
         sha256=sha256,
         size=size,
         document=document,
+        batch=batch,
     )
     _check_contract(reader, manifest)
     return manifest
+
+
+def _graph_file(reader: _Reader, field: str) -> tuple[str, str, int]:
+    """`field.file`, `field.sha256` and `field.bytes` of a graph entry, checked."""
+    file = reader.get(f"{field}.file", str)
+    if Path(file).name != file or file in {"", ".", ".."}:
+        raise reader.fail(f"{field}.file", "must be a file name inside the version folder")
+    sha256 = reader.get(f"{field}.sha256", str).lower()
+    if not _SHA256.fullmatch(sha256):
+        raise reader.fail(f"{field}.sha256", "must be 64 hexadecimal digits")
+    return file, sha256, reader.get(f"{field}.bytes", int)
 
 
 def _check_contract(reader: _Reader, manifest: Manifest) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,14 @@ import onnxruntime as ort
 from server.codecs.features import FeatureSchema
 from server.datatypes import ORT_TO_V2
 from server.errors import ArtifactError
-from server.manifest import LABEL, PROBABILITIES, Manifest, TensorSpec, read_manifest
+from server.manifest import (
+    LABEL,
+    PROBABILITIES,
+    BatchGraph,
+    Manifest,
+    TensorSpec,
+    read_manifest,
+)
 from server.settings import Settings
 
 MANIFEST_FILE = "manifest.json"
@@ -27,15 +36,27 @@ class Prediction:
     seconds: float  # time spent in onnxruntime
 
 
+# Rows per concurrent run of a batch graph: below this a split costs more than it gives (the
+# hand-over to another thread is tens of microseconds; 500 forest rows take about 2 ms).
+SPLIT_ROWS = 500
+# Rows per run of a batch graph: a large batch runs in slices of at most this many rows, whose
+# float64 intermediates (78 features, 312 KB) stay in a core's cache (measured on 10k rows
+# against one run: XGBoost 0.89x the time, the decision tree 0.57x, the forest within noise).
+RUN_ROWS = 512
+
+
 class Model:
     """A loaded model version. `predict` is thread-safe (onnxruntime sessions are)."""
 
     __slots__ = (
         "_batch_session",
+        "_executor",
         "_input",
         "_outputs",
         "_run_options",
+        "_run_rows",
         "_session",
+        "_ways",
         "class_labels",
         "manifest",
         "name",
@@ -49,7 +70,11 @@ class Model:
         session: ort.InferenceSession,
         schema: FeatureSchema,
         batch_session: ort.InferenceSession | None = None,
+        ways: int = 1,
     ):
+        """`batch_session` runs large batches (default: `session`); with `ways` > 1 a large
+        batch's rows are split between that many concurrent runs of it (a batch graph, whose
+        runs have one intra-op thread each)."""
         self.manifest = manifest
         self.name = manifest.name
         self.version = str(manifest.version)
@@ -62,18 +87,61 @@ class Model:
         # Given explicitly, run options are not built afresh for every run (0.5 us of a
         # single row's 10 us). Only read during a run, so concurrent runs share them.
         self._run_options = ort.RunOptions()
+        self._ways = ways
+        # Only a batch graph (one thread a run) is sliced; another session uses its threads.
+        self._run_rows = RUN_ROWS if manifest.batch is not None else 0
+        # Threads for the other parts of a split batch; the calling thread runs the first.
+        self._executor = ThreadPoolExecutor(ways - 1, "ids-rows") if ways > 1 else None
 
     def predict(
         self, features: np.ndarray[Any, np.dtype[np.float64]], *, large: bool = False
     ) -> Prediction:
-        """Run the graph on float64 rows `[N, n_features]`; a `large` batch runs on the session
-        with more threads, when there is one."""
-        session = self._batch_session if large else self._session
+        """Run the graph on float64 rows `[N, n_features]`. A `large` batch runs on the batch
+        session (the batch graph, or the same graph with more threads) when there is one, its
+        rows split between concurrent runs when it has enough of them; answers are the same."""
         start = time.perf_counter()
-        labels, probabilities = session.run(
-            self._outputs, {self._input: features}, self._run_options
-        )
+        if large:
+            labels, probabilities = self._run_large(features)
+        else:  # inline, not through `_run`: a single row's whole run is about 10 us
+            labels, probabilities = self._session.run(
+                self._outputs, {self._input: features}, self._run_options
+            )
         return Prediction(labels, probabilities, time.perf_counter() - start)
+
+    def _run(self, session: ort.InferenceSession, rows: np.ndarray) -> Answers:
+        labels, probabilities = session.run(self._outputs, {self._input: rows}, self._run_options)
+        return labels, probabilities
+
+    def _run_large(self, features: np.ndarray) -> Answers:
+        if not self._run_rows:
+            return self._run(self._batch_session, features)
+        parts = min(self._ways, len(features) // SPLIT_ROWS)
+        if parts <= 1 or self._executor is None:
+            return self._run_slices(features)
+        # Every row's answer depends on that row alone, so contiguous parts run apart give the
+        # answers of one run; onnxruntime releases the GIL while it runs.
+        bounds = np.linspace(0, len(features), parts + 1).astype(int)
+        rows = [features[a:b] for a, b in itertools.pairwise(bounds)]
+        others = [self._executor.submit(self._run_slices, part) for part in rows[1:]]
+        return _joined([self._run_slices(rows[0]), *(future.result() for future in others)])
+
+    def _run_slices(self, rows: np.ndarray) -> Answers:
+        size = self._run_rows
+        if len(rows) <= size:
+            return self._run(self._batch_session, rows)
+        return _joined(
+            [self._run(self._batch_session, rows[i : i + size]) for i in range(0, len(rows), size)]
+        )
+
+
+Answers = tuple[np.ndarray, np.ndarray]
+
+
+def _joined(answers: list[Answers]) -> Answers:
+    return (
+        np.concatenate([labels for labels, _ in answers]),
+        np.concatenate([probabilities for _, probabilities in answers]),
+    )
 
 
 def session_options(threads: int, spinning: bool) -> ort.SessionOptions:
@@ -105,22 +173,14 @@ def load_model(
     folder: Path, options: ort.SessionOptions, batch_options: ort.SessionOptions | None = None
 ) -> Model:
     """Load `folder/manifest.json` and its graph; refuse anything that breaks the contract.
-    With `batch_options`, a second session of the same graph runs large batches."""
+
+    Large batches run on the batch graph when the manifest names one: on the intra-op threads
+    it asks for (one), the rows split between as many concurrent runs as `batch_options` (else
+    `options`) has threads. Without it, and with `batch_options`, a second session of the same
+    graph with those options runs them."""
     manifest = read_manifest(folder / MANIFEST_FILE)
     graph_path = folder / manifest.onnx_file
-    try:
-        graph = graph_path.read_bytes()
-    except OSError as error:
-        raise ArtifactError(f"{graph_path}: cannot read the graph ({error.strerror})") from None
-    if len(graph) != manifest.size:
-        raise ArtifactError(
-            f"{graph_path}: {len(graph)} bytes, but the manifest says {manifest.size}"
-        )
-    digest = hashlib.sha256(graph).hexdigest()
-    if digest != manifest.sha256:
-        raise ArtifactError(
-            f"{graph_path}: sha256 {digest} does not match the manifest's {manifest.sha256}"
-        )
+    graph = _read_graph(graph_path, manifest.size, manifest.sha256)
     # The session is built from the bytes just checked, so what runs is what was verified.
     session = _session(graph_path, graph, options)
     _check_signature(graph_path, manifest.inputs, session.get_inputs(), "input")
@@ -129,12 +189,44 @@ def load_model(
         schema = FeatureSchema(manifest.feature_names)
     except ValueError as error:
         raise ArtifactError(f"{folder / MANIFEST_FILE}: {error}") from None
-    batch_session = None if batch_options is None else _session(graph_path, graph, batch_options)
-    model = Model(manifest, session, schema, batch_session)
+    ways = 1
+    if manifest.batch is not None:
+        batch_session = _batch_session(folder, manifest, manifest.batch)
+        threads = (batch_options or options).intra_op_num_threads
+        ways = max(1, threads // manifest.batch.threads)
+    elif batch_options is not None:
+        batch_session = _session(graph_path, graph, batch_options)
+    else:
+        batch_session = None
+    model = Model(manifest, session, schema, batch_session, ways)
     _probe(graph_path, model, large=False)
     if batch_session is not None:
-        _probe(graph_path, model, large=True)
+        path = graph_path if manifest.batch is None else folder / manifest.batch.file
+        _probe(path, model, large=True)
     return model
+
+
+def _read_graph(path: Path, size: int, sha256: str) -> bytes:
+    try:
+        graph = path.read_bytes()
+    except OSError as error:
+        raise ArtifactError(f"{path}: cannot read the graph ({error.strerror})") from None
+    if len(graph) != size:
+        raise ArtifactError(f"{path}: {len(graph)} bytes, but the manifest says {size}")
+    digest = hashlib.sha256(graph).hexdigest()
+    if digest != sha256:
+        raise ArtifactError(f"{path}: sha256 {digest} does not match the manifest's {sha256}")
+    return graph
+
+
+def _batch_session(folder: Path, manifest: Manifest, batch: BatchGraph) -> ort.InferenceSession:
+    path = folder / batch.file
+    # Exactly the threads the graph asks for: its sums are in the libraries' order only so.
+    options = session_options(batch.threads, spinning=False)
+    session = _session(path, _read_graph(path, batch.size, batch.sha256), options)
+    _check_signature(path, manifest.inputs, session.get_inputs(), "input")
+    _check_signature(path, manifest.outputs, session.get_outputs(), "output")
+    return session
 
 
 def _session(path: Path, graph: bytes, options: ort.SessionOptions) -> ort.InferenceSession:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.compute import run_compute, take_rows
+from benchmarks.compute import run_compute, run_large_batches, take_rows
 from benchmarks.predictors import latest_onnx, predictors_for
 from benchmarks.prepare import convert
 from benchmarks.timing import Budget
@@ -43,7 +43,7 @@ def rows_seen_and_unseen() -> np.ndarray:
 def test_every_path_predicts_the_same(pickles: PickleSet, artifacts: Path, model: str) -> None:
     rows = rows_seen_and_unseen()
     predictors = predictors_for(pickles, model, latest_onnx(artifacts, model), threads=1)
-    expected_paths = ["service", "tuned", "onnx"]
+    expected_paths = ["service", "tuned", "onnx", "onnx_batch"]
     if model == "xgboost":
         expected_paths.insert(2, "inplace_predict")
     assert [p.name for p in predictors] == expected_paths
@@ -62,12 +62,26 @@ def test_run_compute_measures_every_path_and_finds_no_mismatch(
     budget = Budget(seconds=0.001, warmup=1, min_reps=2, max_reps=3)
     found = run_compute(pickles, artifacts, rows, budget=budget, threads=1, batch_sizes=(1, 120))
     assert {(m.model, m.batch) for m in found} == {(m, b) for m in MODELS for b in (1, 120)}
-    assert len(found) == 2 * (3 + 4 + 3)
+    assert len(found) == 2 * (4 + 5 + 4)
     for m in found:
         assert m.label_mismatches == 0
         assert m.max_probability_difference <= 1e-6
         assert 2 <= m.reps <= 3
         assert 0 < m.median_s <= m.p99_s
+
+
+def test_large_batches_run_every_path_at_each_thread_count(
+    pickles: PickleSet, artifacts: Path
+) -> None:
+    rows, _ = make_rows(50, seed=6)
+    budget = Budget(seconds=0.001, warmup=1, min_reps=2, max_reps=3)
+    found = run_large_batches(pickles, artifacts, rows, budget=budget, batch=1200)
+    assert {(m.model, m.threads) for m in found} == {(m, t) for m in MODELS for t in (1, 2)}
+    assert sum(m.path == "onnx_batch" for m in found) == 2 * len(MODELS)
+    for m in found:
+        assert m.batch == 1200
+        assert m.label_mismatches == 0
+        assert m.max_probability_difference <= 1e-6
 
 
 def test_take_rows_repeats_a_small_pool() -> None:

@@ -23,8 +23,10 @@ from benchmarks.wrk import WrkResult
 MACHINE = Machine("AMD EPYC 7B13 64-Core Processor", 2, 2, 24 * 2**30, "Linux 6.1", "3.11.7")
 
 
-def measurement(model: str, batch: int, path: str, median_s: float) -> Measurement:
-    return Measurement(model, batch, path, median_s, 2 * median_s, 10, 0, 0.0)
+def measurement(
+    model: str, batch: int, path: str, median_s: float, threads: int = 1
+) -> Measurement:
+    return Measurement(model, batch, path, median_s, 2 * median_s, 10, 0, 0.0, threads)
 
 
 def wrk(requests_per_s: float, p50_s: float, errors: int = 0) -> WrkResult:
@@ -53,6 +55,16 @@ def results(tmp_path: Path, *, every_part: bool) -> Results:
     ]
     if not every_part:
         return found
+    found.large_batches = [
+        measurement(model, 10_000, path, median_s, threads)
+        for threads in (1, 2)
+        for model, path, median_s in (
+            ("random_forest", "service", 60e-3),
+            ("random_forest", "onnx_batch", 20e-3),  # 3x the old service: met
+            ("xgboost", "service", 10e-3),
+            ("xgboost", "onnx_batch", 20e-3),  # 0.5x: missed
+        )
+    ]
     found.http = HttpReport(
         [
             http("baseline", SINGLE, 8, wrk(140, 50e-3)),
@@ -91,6 +103,9 @@ def test_targets_read_as_met_missed_or_not_measured(tmp_path: Path) -> None:
         "1-row compute, decision_tree: ONNX vs pickle": "not measured",
         "10k-row compute, xgboost: ONNX vs inplace_predict": "met",
         "10k-row compute, random_forest: ONNX vs pickle": "not measured",
+        "10k-row compute, 2 threads, random_forest: batch graph vs pickle service": "met",
+        "10k-row compute, 2 threads, xgboost: batch graph vs pickle service": "missed",
+        "10k-row compute, 2 threads, decision_tree: batch graph vs pickle service": "not measured",
         "HTTP /predict c=8: server vs baseline req/s": "met",
         "HTTP /predict c=8: server vs floor req/s": "missed",
         "HTTP /predict c=1: server p50": "met",
@@ -111,6 +126,7 @@ def test_targets_read_as_met_missed_or_not_measured(tmp_path: Path) -> None:
                 "Libraries",
                 "Method",
                 "In-process compute",
+                "Large batches (10,000 rows, 1 and 2 threads)",
                 "HTTP",
                 "Scaling",
                 "Footprint",
@@ -145,6 +161,7 @@ def test_report_has_a_section_per_part_run(
         # forest speed-ups are against the ONNX forest of the same size
         assert "| 10 | 1 | service | 1.00 ms | 2.00 ms | 1,000 | 1,000.0x |" in text
         assert "| 100 | 1 | tuned | 1.00 ms | 2.00 ms | 1,000 | 100.0x |" in text
+        assert "| random_forest | 2 | service | 60.00 ms | 166,667 | 3.00x | 10 | 0 / 0 |" in text
 
 
 def test_outputs_are_the_report_plots_and_raw_figures(tmp_path: Path) -> None:

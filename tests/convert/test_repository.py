@@ -8,6 +8,7 @@ from typing import Any
 
 import onnx
 import pytest
+from onnx import numpy_helper
 
 import convert.cli
 import convert.conversion
@@ -61,16 +62,44 @@ def cli_argv(
     return ["--models", str(binary_pickles.folder), "--out", str(tmp_path / "artifacts")]
 
 
+def with_scaled_splits_before_the_scaler(graph: onnx.ModelProto, forest: Any) -> onnx.ModelProto:
+    """A batch graph with one deliberate error: the raw-value splits replaced by the model's
+    own split values, which are in scaled units."""
+    trees = next(n for n in graph.graph.node if n.op_type == "TreeEnsembleRegressor")
+    splits = next(a for a in trees.attribute if a.name == "nodes_values_as_tensor")
+    values = numpy_helper.to_array(splits.t).copy()
+    values[: forest.n_nodes] = forest.threshold  # one tree: its internal nodes come first
+    splits.t.CopyFrom(numpy_helper.from_array(values))
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("broken", "verdict"),
+    [
+        pytest.param(False, "FAILED: no artifact written", id="self-contained graph broken"),
+        pytest.param(
+            True, "FAILED (model.batch.onnx): no artifact written", id="batch graph broken"
+        ),
+    ],
+)
 def test_failing_model_gets_no_artifact_and_the_run_fails(
-    cli_argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    broken: bool,
+    verdict: str,
 ) -> None:
     real_build = convert.graph_model.build_graph
 
-    def build_breaking_the_tree(name: str, model: TreeModel, *args: Any) -> onnx.ModelProto:
-        graph = real_build(name, model, *args)
-        return (
-            with_nearest_float32_splits(graph, model.forest) if name == "decision_tree" else graph
-        )
+    def build_breaking_the_tree(
+        name: str, model: TreeModel, *args: Any, batch: bool = False
+    ) -> onnx.ModelProto:
+        graph = real_build(name, model, *args, batch=batch)
+        if name != "decision_tree" or batch != broken:
+            return graph
+        if batch:
+            return with_scaled_splits_before_the_scaler(graph, model.forest)
+        return with_nearest_float32_splits(graph, model.forest)
 
     monkeypatch.setattr(convert.conversion, "build_graph", build_breaking_the_tree)
     assert main(cli_argv) == 1
@@ -78,8 +107,9 @@ def test_failing_model_gets_no_artifact_and_the_run_fails(
     out = Path(cli_argv[-1])
     assert _entries(out) == ["random_forest", "xgboost"]
     assert _entries(out / "xgboost") == ["1", "config.pbtxt"]
+    assert _entries(out / "xgboost" / "1") == ["manifest.json", "model.batch.onnx", "model.onnx"]
     [tree_line] = [line for line in captured.out.splitlines() if line.startswith("decision_tree")]
-    assert tree_line.endswith("FAILED: no artifact written")
+    assert tree_line.endswith(verdict)
     assert "pickle 'ATTACK'" in captured.err or "pickle 'BENIGN'" in captured.err
 
 

@@ -17,9 +17,30 @@ from convert.conversion import gate, session_for
 from convert.graph import FLOAT, INT32, GraphBuilder, tensor
 from convert.graph_model import build_graph
 from convert.graph_trees import add_leaf_ids
+from convert.parity import ParityReport
 from convert.pickle_set import read_model
 from convert.sklearn_trees import read_sklearn
+from convert.tree_model import TreeModel
 from models.pickle_set import PickleSet
+
+# Both graphs of a model: the self-contained one and the batch layout, gated as they are run.
+GRAPHS = [pytest.param(False, id="model.onnx"), pytest.param(True, id="model.batch.onnx")]
+
+
+def _gate_graph(
+    pickle_set: PickleSet, model: TreeModel, flows: np.ndarray, *, batch: bool
+) -> ParityReport:
+    graph = build_graph(
+        "model",
+        model,
+        pickle_set.scaler,
+        pickle_set.feature_names,
+        pickle_set.class_labels,
+        {},
+        batch=batch,
+    )
+    check = CheckData.from_array(flows, "x")
+    return gate(pickle_set, model, graph.SerializeToString(), check, threads=1 if batch else 0)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +80,8 @@ def test_leaf_ids_are_the_leaves_scikit_learn_reaches(
     assert ids.tolist() == np.array(expected).tolist()
 
 
-def test_one_leaf_trees_and_exact_ties(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", GRAPHS)
+def test_one_leaf_trees_and_exact_ties(tmp_path: Path, batch: bool) -> None:
     """Trees on constant features are single leaves; balanced weights make every probability
     exactly 0.5, where both sides must pick the first class."""
     x = np.ones((40, 78))
@@ -83,16 +105,14 @@ def test_one_leaf_trees_and_exact_ties(tmp_path: Path) -> None:
     for name in ("random_forest", "decision_tree"):
         model = read_model(pickle_set, name)
         assert model.forest.n_nodes == 0
-        graph = build_graph(name, model, scaler, pickle_set.feature_names, ("ATTACK", "BENIGN"), {})
-        report = gate(
-            pickle_set, model, graph.SerializeToString(), CheckData.from_array(flows, "x")
-        )
+        report = _gate_graph(pickle_set, model, flows, batch=batch)
         assert report.passed
         assert report.exact_ties == 0  # ties broken the same way: no excuse needed
         assert report.boundary_points == 0
 
 
-def test_one_leaf_trees_among_others(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", GRAPHS)
+def test_one_leaf_trees_among_others(tmp_path: Path, batch: bool) -> None:
     """Bootstrap samples that miss the one rare row grow one-leaf trees between real ones."""
     rng = np.random.default_rng(0)
     x = rng.lognormal(0.0, 3.0, (40, 78))
@@ -114,16 +134,20 @@ def test_one_leaf_trees_among_others(tmp_path: Path) -> None:
     one_leaf = model.forest.roots < 0
     assert one_leaf[1:].any()
     assert not one_leaf.all()
-    graph = build_graph("forest", model, scaler, pickle_set.feature_names, ("ATTACK", "BENIGN"), {})
-    report = gate(pickle_set, model, graph.SerializeToString(), CheckData.from_array(x, "x"))
+    report = _gate_graph(pickle_set, model, x, batch=batch)
     assert report.passed
     assert report.boundary_points > 0
 
 
-def _xgboost_set(tmp_path: Path, model: XGBClassifier, early_stopping: bool) -> PickleSet:
+def _xgboost_set(
+    tmp_path: Path, model: XGBClassifier, early_stopping: bool, classes: int = 2
+) -> PickleSet:
     rng = np.random.default_rng(1)
     x = rng.lognormal(0.0, 3.0, (600, 78))
-    names = np.where(np.log(x[:, 0]) + rng.normal(0.0, 2.0, 600) > 2.0, "ATTACK", "BENIGN")
+    score = np.log(x[:, 0]) + rng.normal(0.0, 2.0, 600)
+    names = np.array(["ATTACK", "BENIGN", "PortScan"])[
+        np.digitize(score, [2.0, 4.0][: classes - 1])
+    ]
     encoder = LabelEncoder().fit(names)
     scaler = StandardScaler().fit(x)
     scaled, y = scaler.transform(x), encoder.transform(names)
@@ -155,8 +179,9 @@ def _xgboost_set(tmp_path: Path, model: XGBClassifier, early_stopping: bool) -> 
         ),
     ],
 )
+@pytest.mark.parametrize("batch", GRAPHS)
 def test_xgboost_base_margin_and_rounds(
-    tmp_path: Path, model: XGBClassifier, early_stopping: bool
+    tmp_path: Path, model: XGBClassifier, early_stopping: bool, batch: bool
 ) -> None:
     pickle_set = _xgboost_set(tmp_path, model, early_stopping)
     tree_model = read_model(pickle_set, "xgboost")
@@ -165,16 +190,25 @@ def test_xgboost_base_margin_and_rounds(
         assert hyper["rounds"] == model.best_iteration + 1 < 200
     else:
         assert hyper["base_margin"] != [0.0]
-    graph = build_graph(
-        "xgboost",
-        tree_model,
-        pickle_set.scaler,
-        pickle_set.feature_names,
-        pickle_set.class_labels,
-        {},
-    )
     flows = np.random.default_rng(2).lognormal(0.0, 3.0, (300, 78))
-    report = gate(
-        pickle_set, tree_model, graph.SerializeToString(), CheckData.from_array(flows, "x")
-    )
+    report = _gate_graph(pickle_set, tree_model, flows, batch=batch)
     assert report.passed
+
+
+@pytest.mark.parametrize("classes", [pytest.param(2, id="binary"), pytest.param(3, id="3 classes")])
+@pytest.mark.parametrize("batch", GRAPHS)
+def test_xgboost_one_leaf_trees_among_others(tmp_path: Path, classes: int, batch: bool) -> None:
+    """A large split loss leaves some rounds without a split: one-leaf trees between others,
+    added in their place (the batch graph spells them as stumps with two equal leaves)."""
+    pickle_set = _xgboost_set(
+        tmp_path, XGBClassifier(n_estimators=12, max_depth=3, gamma=5), False, classes
+    )
+    tree_model = read_model(pickle_set, "xgboost")
+    one_leaf = tree_model.forest.roots < 0
+    assert one_leaf.any()
+    assert not one_leaf.all()
+    flows = np.random.default_rng(2).lognormal(0.0, 3.0, (300, 78))
+    flows[::7, 0] = np.inf
+    report = _gate_graph(pickle_set, tree_model, flows, batch=batch)
+    assert report.passed
+    assert report.boundary_points > 0
