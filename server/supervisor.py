@@ -43,10 +43,9 @@ KILL_MARGIN_SECONDS = 10.0
 class Worker:
     number: int
     process: subprocess.Popen[bytes]
-    ready_fd: int | None  # the pipe's read end until the worker says it is ready, or closes it
+    ready_fd: int | None  # the pipe's read end until the worker says it is ready
     failed_starts: int
     started: float
-    ready: bool = False  # it said so: a pipe closed without a word is a worker on its way out
 
 
 class Supervisor:
@@ -118,12 +117,11 @@ class Supervisor:
             except InterruptedError:  # a signal: loop round to look at it
                 continue
             for fd in readable:
-                said = os.read(fd, 1)
-                self._close_ready(pending[fd])
-                # Without a byte the pipe is at its end: the worker is exiting (poll sees it).
-                if said:
+                # A byte: ready. End of file: the worker exited before it was ready (it closes
+                # the pipe by dying), which the exit check below reports as a failed start.
+                if os.read(fd, 1):
                     self._ready(pending[fd])
-            if starting and all(worker.ready for worker in self.workers):
+            if starting and all(worker.ready_fd is None for worker in self.workers):
                 starting = False
                 event(
                     logger,
@@ -135,7 +133,7 @@ class Supervisor:
                 code = worker.process.poll()
                 if code is None or self.stop_signal is not None:
                     continue
-                never_ready = not worker.ready
+                never_ready = worker.ready_fd is not None
                 self._close_ready(worker)
                 event(
                     logger,
@@ -155,7 +153,7 @@ class Supervisor:
         return 0
 
     def _ready(self, worker: Worker) -> None:
-        worker.ready = True
+        self._close_ready(worker)
         worker.failed_starts = 0
         event(
             logger,
