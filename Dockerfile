@@ -43,6 +43,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 
 COPY README.md ./
 COPY ids_inference ./ids_inference
+COPY flows ./flows
 COPY models ./models
 COPY convert ./convert
 COPY server ./server
@@ -73,7 +74,8 @@ FROM ${BASE_IMAGE} AS serve-env
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Only the packages serving needs: the CLI entry point and the server. models/ and convert/ are
+# Only the packages serving needs: the CLI entry point, the server and flows/ (whose column table
+# the server reads; its packet readers' libraries are not installed). models/ and convert/ are
 # not copied, so no training code (and no pickle next to it) can reach the runtime image.
 WORKDIR /src
 COPY pyproject.toml ./
@@ -85,6 +87,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 
 COPY README.md ./
 COPY ids_inference ./ids_inference
+COPY flows ./flows
 COPY server ./server
 # Non-editable; then pip goes (the runtime installs nothing) and so do the dependencies' own test
 # suites, which serving never imports (numpy's carry pickle files, kept out of the image).

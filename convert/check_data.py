@@ -1,4 +1,5 @@
-"""The flows the parity gate runs: CICIDS2017 CSV files, or synthetic flows by default."""
+"""The flows the parity gate runs: flow CSV files (any naming of `flows.columns`), or synthetic
+flows by default."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from convert.errors import CheckDataError
+from flows.columns import NameLookup
 from models.dataset import load_flows
 from models.features import FEATURE_NAMES
 from models.synthetic import generate_flows
@@ -38,18 +40,23 @@ class CheckData:
 def _in_model_order(
     features: np.ndarray, columns: Sequence[str], feature_names: Sequence[str]
 ) -> np.ndarray:
-    position = {name: i for i, name in enumerate(columns)}
-    unknown = [name for name in feature_names if name not in position]
+    """The columns of `features` (named `columns`) in the pickle set's order; the pickle set may
+    name them in any naming of `flows.columns`."""
+    lookup = NameLookup(columns)
+    found = [lookup.find(name) for name in feature_names]
+    unknown = [name for name, index in zip(feature_names, found, strict=True) if index is None]
     if unknown:
         raise CheckDataError(
-            f"the pickle set's features {', '.join(map(repr, unknown[:3]))} are not CICIDS2017 "
-            "flow features, so CSV check data cannot be matched to them"
+            f"the pickle set's features {', '.join(map(repr, unknown[:3]))} are not flow "
+            "features of CICIDS2017, CICFlowMeter or CSE-CIC-IDS2018, so check data cannot be "
+            "matched to them"
         )
-    return features[:, [position[name] for name in feature_names]]
+    return features[:, [index for index in found if index is not None]]
 
 
 def read_check_data(paths: Sequence[Path], feature_names: Sequence[str]) -> CheckData:
-    """Every row of the given CICIDS2017 CSV files and folders, values as written."""
+    """Every row of the given flow CSV files and folders, values as written; their columns may
+    be named as CICIDS2017, CICFlowMeter or CSE-CIC-IDS2018 name them (`flows.columns`)."""
     try:
         flows = load_flows([str(p) for p in paths])
     except (OSError, ValueError) as error:  # the reader's errors are ValueErrors

@@ -1,4 +1,5 @@
-"""CICIDS2017 CSV layouts: where the 78 features and the label sit in a file's header."""
+"""Flow CSV layouts: where the 78 features and the label sit in a file's header, in any naming
+of `flows.columns` (CICIDS2017's, CICFlowMeter's, CSE-CIC-IDS2018's)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,23 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import pandas as pd
 
+from flows import columns
 from models.features import FEATURE_NAMES, FRACTIONAL_FEATURES, INTEGER_FEATURES
 
 if TYPE_CHECKING:
     from models.dataset import Flows
 
-LABEL_COLUMN = "Label"
+LABEL_COLUMN = columns.LABEL_COLUMN
 MACHINE_LEARNING_CVE = "MachineLearningCVE"
 TRAFFIC_LABELLING = "TrafficLabelling"
-# TrafficLabelling files carry these before the features; no model uses them.
-IDENTIFIER_COLUMNS: tuple[str, ...] = (
-    "Flow ID",
-    "Source IP",
-    "Source Port",
-    "Destination IP",
-    "Protocol",
-    "Timestamp",
-)
+# TrafficLabelling files (and CICFlowMeter's) carry these before the features; no model uses them.
+IDENTIFIER_COLUMNS: tuple[str, ...] = columns.IDENTIFIERS
 # The dataset repeats this column; pandas (and the models) call the second one "... .1".
-DUPLICATED_FEATURE = "Fwd Header Length"
-RESTORABLE: dict[str, str] = {"Fwd Header Length.1": DUPLICATED_FEATURE}
+DUPLICATED_FEATURE = columns.RESTORED_FROM["Fwd Header Length.1"]
+RESTORABLE: dict[str, str] = columns.RESTORED_FROM
+# The features and the label, found in a header of any naming the table knows.
+_WANTED = columns.NameLookup((*FEATURE_NAMES, LABEL_COLUMN))
+_IDENTIFIERS = columns.NameLookup(IDENTIFIER_COLUMNS)
 
 # The header line of the original MachineLearningCVE files, exactly as CICFlowMeter wrote it:
 # the stray leading spaces and the repeated "Fwd Header Length" are part of the format.
@@ -50,6 +48,7 @@ class MissingColumnsError(ValueError):
         super().__init__(
             f"{path}: missing {len(self.missing)} of the {len(FEATURE_NAMES)} feature columns: "
             + ", ".join(repr(name) for name in self.missing)
+            + " (CICIDS2017's names; CICFlowMeter's and CSE-CIC-IDS2018's are read too)"
         )
 
 
@@ -58,6 +57,7 @@ class ColumnLayout:
     """Where one file keeps the model features and the label."""
 
     layout: str
+    naming: str  # a naming of flows.columns: cicids2017, cicflowmeter or cicids2018
     # column index of each feature, in model order; a restored feature points at its source
     feature_columns: tuple[int, ...]
     label_column: int | None
@@ -70,45 +70,33 @@ def read_header(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def normalise_header(names: Sequence[str]) -> list[str]:
-    """Strip the stray spaces and name repeats like pandas does (`X`, `X.1`, `X.2`, ...)."""
-    seen: dict[str, int] = {}
-    result = []
-    for raw in names:
-        name = raw.strip().lstrip("\ufeff").strip()
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        result.append(name if count == 0 else f"{name}.{count}")
-    return result
+class AmbiguousColumnsError(columns.AmbiguousColumnsError):
+    """A CSV file's header names one column twice (say `Dst Port` and `Destination Port`)."""
 
 
 def locate_columns(names: Sequence[str], path: str) -> ColumnLayout:
-    """Map a file's header onto the model features; refuse a file that lacks any of them."""
-    position = {name: i for i, name in enumerate(normalise_header(names))}
-    restored = []
-    columns = []
-    missing = []
-    for feature in FEATURE_NAMES:
-        if feature in position:
-            columns.append(position[feature])
-        elif RESTORABLE.get(feature) in position:
-            # In the dataset both Fwd Header Length columns hold the same values.
-            columns.append(position[RESTORABLE[feature]])
-            restored.append(feature)
-        else:
-            missing.append(feature)
+    """Map a file's header, in any naming of `flows.columns`, onto the model features; refuse a
+    file that lacks any of them or names one twice."""
+    try:
+        positions, restored = _WANTED.locate(names)
+        identifiers, _ = _IDENTIFIERS.locate(names)
+    except columns.AmbiguousColumnsError as error:
+        raise AmbiguousColumnsError(f"{path}: {error}") from None
+    *features, label = positions
+    missing = [name for name, found in zip(FEATURE_NAMES, features, strict=True) if found is None]
     if missing:
         raise MissingColumnsError(path, missing)
     layout = (
         TRAFFIC_LABELLING
-        if any(name in position for name in IDENTIFIER_COLUMNS)
+        if any(found is not None for found in identifiers)
         else MACHINE_LEARNING_CVE
     )
     return ColumnLayout(
         layout=layout,
-        feature_columns=tuple(columns),
-        label_column=position.get(LABEL_COLUMN),
-        restored=tuple(restored),
+        naming=columns.naming_of(names),
+        feature_columns=tuple(found for found in features if found is not None),
+        label_column=label,
+        restored=restored,
     )
 
 

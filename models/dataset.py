@@ -15,12 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.csv_layout import ColumnLayout, MissingColumnsError, locate_columns, read_header
+from flows import columns
+from models.csv_layout import (
+    AmbiguousColumnsError,
+    ColumnLayout,
+    MissingColumnsError,
+    locate_columns,
+    read_header,
+)
 from models.features import N_FEATURES
 from models.labels import UnknownLabelError, canonical_label
 
 __all__ = [
     "UNLABELLED",
+    "AmbiguousColumnsError",
     "CsvFormatError",
     "Flows",
     "MissingColumnsError",
@@ -66,6 +74,7 @@ class SourceFile:
     layout: str
     rows: int
     labelled: bool
+    naming: str = columns.CICIDS2017  # whose column names the header uses (flows.columns)
     restored_columns: tuple[str, ...] = ()
     blank_rows_skipped: int = 0
 
@@ -163,11 +172,16 @@ class _LabelCodes:
             self.names.append(canonical)
         return self._code[canonical]
 
+    def code_of(self, canonical: str) -> int:
+        """The code of a label met so far; -2 (no row's code) for one not met."""
+        return self._code.get(canonical, -2)
+
     def codes(self, column: pd.Series) -> np.ndarray:
         """Codes of a categorical label column; -1 where the label is empty."""
         for raw in column.cat.categories:
             if raw not in self._raw:
-                self._raw[raw] = self.code(canonical_label(raw))
+                unlabelled = raw.strip() in columns.UNLABELLED_VALUES  # CICFlowMeter's output
+                self._raw[raw] = self.code(UNLABELLED if unlabelled else canonical_label(raw))
         lookup = np.array([*(self._raw[raw] for raw in column.cat.categories), -1], np.int16)
         codes: np.ndarray = lookup[column.cat.codes.to_numpy()]  # missing (-1) picks the last -1
         return codes
@@ -219,8 +233,14 @@ class _Matrix:
 def _read_file(
     path: Path, layout: ColumnLayout, source: int, labels: _LabelCodes, out: _Matrix
 ) -> SourceFile:
-    log.info("reading %s (%s layout, %.1f MB)", path, layout.layout, path.stat().st_size / 1e6)
-    seen = kept = blank = 0
+    log.info(
+        "reading %s (%s layout, %s names, %.1f MB)",
+        path,
+        layout.layout,
+        layout.naming,
+        path.stat().st_size / 1e6,
+    )
+    seen = kept = blank = unlabelled = 0
     next_report = 10 * CHUNK_ROWS
     try:
         for chunk in _chunks(path, layout):
@@ -241,6 +261,7 @@ def _read_file(
                 block, codes = block[~empty], codes[~empty]
             out.append(block, codes, source)
             kept += len(block)
+            unlabelled += int(np.count_nonzero(codes == labels.code_of(UNLABELLED)))
             if kept >= next_report:
                 log.info("  %d rows", kept)
                 next_report += 10 * CHUNK_ROWS
@@ -257,20 +278,24 @@ def _read_file(
     return SourceFile(
         path=str(path),
         layout=layout.layout,
+        naming=layout.naming,
         rows=kept,
-        labelled=layout.label_column is not None,
+        labelled=layout.label_column is not None and not unlabelled,
         restored_columns=layout.restored,
         blank_rows_skipped=blank,
     )
 
 
 def load_flows(paths: Sequence[str | os.PathLike[str]]) -> Flows:
-    """Read CICIDS2017 CSV files and folders (MachineLearningCVE or TrafficLabelling layout).
+    """Read CICIDS2017 CSV files and folders (MachineLearningCVE or TrafficLabelling layout),
+    or flow files with CICFlowMeter's or CSE-CIC-IDS2018's column names (`flows.columns`).
 
     Values are kept as written (Infinity and NaN included). Lines with every field empty are
-    skipped and counted. A file without a Label column loads with every label `UNLABELLED`.
-    Raises `MissingColumnsError` for a file that lacks feature columns, `UnknownLabelError` for a
-    label that is no CICIDS2017 class, `CsvFormatError` for a malformed file.
+    skipped and counted. A file without a Label column, or whose labels are CICFlowMeter's
+    placeholder `NeedManualLabel`, loads with every label `UNLABELLED`.
+    Raises `MissingColumnsError` for a file that lacks feature columns, `AmbiguousColumnsError`
+    for one whose header names a column twice, `UnknownLabelError` for a label that is no
+    CICIDS2017 class, `CsvFormatError` for a malformed file.
     """
     files = csv_files(paths)
     layouts = []

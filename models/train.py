@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-from models.csv_layout import MissingColumnsError
+from models.csv_layout import AmbiguousColumnsError, MissingColumnsError
 from models.dataset import (
     CsvFormatError,
     Flows,
@@ -367,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         OSError,
         MissingColumnsError,
+        AmbiguousColumnsError,
         UnknownLabelError,
         CsvFormatError,
         TrainingDataError,

@@ -295,8 +295,11 @@ def _legacy_paths(examples: Examples, settings: Settings) -> dict[str, Any]:
             "post": {
                 "summary": "Predict many flows (JSON list, or a flow extractor's CSV)",
                 "description": "Rows for the same model run as one onnxruntime call. A CSV body "
-                "needs a header line; columns are matched by name in any order and other "
-                "columns are ignored. Answers CSV when the client sends `Accept: text/csv`.",
+                "needs a header line; columns are matched by name in any order, named as "
+                "CICIDS2017's files, CICFlowMeter (`cfm`'s 84 columns) or CSE-CIC-IDS2018's "
+                "files name them, ignoring whitespace and case; other columns are ignored, two "
+                "columns naming one feature are refused. Answers CSV when the client sends "
+                "`Accept: text/csv`.",
                 "parameters": [
                     {
                         "name": "model_name",

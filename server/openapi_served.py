@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from flows.columns import NAMINGS, NameLookup, canonical, name_in
 from server.datatypes import V2_NUMERIC
 from server.model import Model
 from server.repository import Registry
@@ -97,21 +98,50 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _named(names: tuple[str, ...], naming: str, restored: set[int]) -> dict[str, Any] | None:
+    """The object of `names` in one naming; None when the naming cannot name them all."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for index, name in enumerate(names):
+        spelling = name_in(name, naming) if canonical(name) is not None else name
+        if spelling is None and index not in restored:
+            return None
+        if spelling is not None:
+            properties[spelling] = ref("FeatureValue")
+            if index not in restored:
+                required.append(spelling)
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
 def _features(names: tuple[str, ...]) -> dict[str, Any]:
-    value = ref("FeatureValue")
+    restored = {target for target, _ in NameLookup(names).restore}
+    # One object per naming (the same object once, for names the column table does not know).
+    objects: list[dict[str, Any]] = []
+    for naming in NAMINGS:
+        named = _named(names, naming, restored)
+        if named is not None and named not in objects:
+            objects.append(named)
     return {
         "description": f"The {len(names)} features: a list in the model's feature order, or an "
-        "object of every feature name (the CSV header's) -> value; other names are refused. "
-        "Names are also matched ignoring whitespace (` Flow Duration`, as flow extractors "
-        "write it), each once.",
+        "object of feature name -> value with each feature once, named as CICIDS2017 (the "
+        "model's names), CICFlowMeter or CSE-CIC-IDS2018 name them (`Destination Port`, `Dst "
+        "Port`): one object per naming; other names are refused. A `Fwd Header Length.1` left "
+        "out is the `Fwd Header Length` given (only CICIDS2017 writes it twice). Beyond what "
+        "JSON Schema states here, names are matched ignoring whitespace and case (` Flow "
+        "Duration`, as flow extractors write it), and one object may mix the namings.",
         "oneOf": [
-            {"type": "array", "items": value, "minItems": len(names), "maxItems": len(names)},
             {
-                "type": "object",
-                "properties": dict.fromkeys(names, value),
-                "required": list(names),
-                "additionalProperties": False,
+                "type": "array",
+                "items": ref("FeatureValue"),
+                "minItems": len(names),
+                "maxItems": len(names),
             },
+            *objects,
         ],
     }
 

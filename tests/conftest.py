@@ -21,3 +21,19 @@ def cicids_dir() -> Path:
             "CICIDS2017 CSV files to run this test"
         )
     return folder
+
+
+DEFAULT_PCAPS = PROJECT_ROOT.parent / "shared" / "data" / "pcaps"
+
+
+@pytest.fixture(scope="session")
+def pcaps_dir() -> Path:
+    """Recordings with the reference flow meter's CSV beside each (`PCAPS_DIR`, else
+    `../shared/data/pcaps`)."""
+    folder = Path(os.environ.get("PCAPS_DIR", DEFAULT_PCAPS))
+    if not folder.is_dir() or not any(folder.glob("*.cicflowmeter.csv")):
+        pytest.skip(
+            f"recordings with CICFlowMeter's CSVs not found at {folder}: set PCAPS_DIR to a "
+            "folder of NAME.pcap and NAME.cicflowmeter.csv files to run this test"
+        )
+    return folder

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from flows.columns import NameLookup
 from server.errors import InvalidInput, Location
 
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def normalise(name: str) -> str:
-    """Feature names compare without whitespace: flow extractors write ` Flow Duration`."""
-    return "".join(name.split())
+class FeatureSchema(NameLookup):
+    """A model's feature names in order (its manifest's). A name the flow column table knows is
+    also found by its CICFlowMeter and CSE-CIC-IDS2018 spellings; every name compares ignoring
+    whitespace (flow extractors write ` Flow Duration`) and case. Exact spellings are one dict
+    lookup, as the names alone were."""
 
+    __slots__ = ()
 
-class FeatureSchema:
-    """A model's feature names in order, with a whitespace-insensitive lookup."""
-
-    __slots__ = ("_exact", "_normalised", "count", "names")
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        self.count = len(self.names)
-        self._exact = {name: index for index, name in enumerate(self.names)}
-        self._normalised = {normalise(name): index for index, name in enumerate(self.names)}
-        if len(self._normalised) != self.count:
-            raise ValueError("feature names must differ in more than whitespace")
-
-    def index(self, name: str) -> int | None:
-        found = self._exact.get(name)
-        return self._normalised.get(normalise(name)) if found is None else found
+    index = NameLookup.find  # one call per name, not two (named objects are decoded per name)
 
 
 def describe(value: Any) -> str:
@@ -113,15 +101,30 @@ def _from_mapping(values: dict[str, Any], schema: FeatureSchema, loc: Location) 
             unknown.append(name)
             continue
         if seen[index]:
-            raise InvalidInput(f"feature {schema.names[index]!r} is given twice", (*loc, name))
+            twice = [other for other in values if schema.index(other) == index]
+            raise InvalidInput(
+                f"feature {schema.names[index]!r} is given twice: {name_list(twice)}",
+                (*loc, name),
+            )
         seen[index] = True
         result[index] = number(value, (*loc, name))
     if unknown:
         raise InvalidInput(f"unknown feature names: {name_list(unknown)}", loc)
     if not all(seen):
+        # CICFlowMeter's and CSE-CIC-IDS2018's names have no second Fwd Header Length: it is the
+        # first one's value, as in the training data.
+        for target, source in schema.restore:
+            if not seen[target] and seen[source]:
+                result[target] = result[source]
+                seen[target] = True
+    if not all(seen):
         missing = [name for name, given in zip(schema.names, seen, strict=True) if not given]
-        raise InvalidInput(f"missing features: {name_list(missing)}", loc, "missing")
+        raise InvalidInput(f"missing features: {name_list(missing)}{NAMINGS_HINT}", loc, "missing")
     return result
+
+
+# Said with missing features: a client may be using another tool's names for the others.
+NAMINGS_HINT = " (named as CICIDS2017, CICFlowMeter or CSE-CIC-IDS2018 name them)"
 
 
 def name_list(names: list[str], limit: int = 5) -> str:

@@ -1,9 +1,11 @@
 """A flow extractor's CSV (CICFlowMeter, CICIDS2017 files) to feature rows, and results to CSV.
 
-Columns are found by header name, whitespace-insensitively, in any order; columns that are not
-features (Flow ID, Source IP, Timestamp, Label, ...) are ignored. A repeated header name gets
-pandas' suffixes (`.1`, `.2`): the CICIDS2017 files write `Fwd Header Length` twice, and the
-second is the feature `Fwd Header Length.1`.
+Columns are found by header name, in any order, in any naming of `flows.columns` (CICIDS2017's,
+CICFlowMeter's, CSE-CIC-IDS2018's), ignoring whitespace and case; columns that are not features
+(Flow ID, Source IP, Timestamp, Label, ...) are ignored. A repeated header name gets pandas'
+suffixes (`.1`, `.2`): the CICIDS2017 files write `Fwd Header Length` twice, and the second is
+the feature `Fwd Header Length.1`; files that write it once (CICFlowMeter's, CSE-CIC-IDS2018's)
+have it restored from the first. Two columns naming one feature are refused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from server.codecs.features import FeatureSchema, Matrix, describe, name_list, normalise
+from flows.columns import AmbiguousColumnsError
+from server.codecs.features import NAMINGS_HINT, FeatureSchema, Matrix, describe, name_list
 from server.errors import InvalidInput, PayloadTooLarge
 
 
@@ -64,27 +67,18 @@ def _count_rows(data: str) -> int:
 
 
 def _feature_columns(header: list[str], schema: FeatureSchema) -> list[int]:
-    positions: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        name = normalise(cell)
-        key, repeat = name, 0
-        while key in positions:
-            repeat += 1
-            key = f"{name}.{repeat}"
-        positions[key] = position
-    columns: list[int] = []
-    missing: list[str] = []
-    for feature in schema.names:
-        found = positions.get(normalise(feature))
-        if found is None:
-            missing.append(feature)
-        else:
-            columns.append(found)
+    try:
+        positions, _ = schema.locate(header)
+    except AmbiguousColumnsError as error:
+        raise InvalidInput(str(error), ("csv", "header"), where="CSV header") from None
+    missing = [name for name, found in zip(schema.names, positions, strict=True) if found is None]
     if missing:
         raise InvalidInput(
-            f"missing features: {name_list(missing)}", ("csv", "header"), where="CSV header"
+            f"missing features: {name_list(missing)}{NAMINGS_HINT}",
+            ("csv", "header"),
+            where="CSV header",
         )
-    return columns
+    return [found for found in positions if found is not None]
 
 
 def _checked_rows(data: str, header: list[str], columns: list[int], max_rows: int) -> Matrix:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from convert.check_data import read_check_data
 from convert.cli import main
+from flows import columns
 from models import csv_layout, dataset, labels, synthetic
+from models.features import FEATURE_NAMES
 from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import FixtureSet, fit_pickle_set
 
@@ -85,3 +89,66 @@ def test_models_of_real_flows_pass_on_every_real_row(
         assert parity["max_probability_difference"] <= 1e-6
         assert parity["boundary_points"] > 0
         assert len(parity["check_data"]) == len(list(cicids_dir.glob("*.csv")))
+
+
+def _renamed(source: Path, naming: str, target: Path) -> Path:
+    """`source` (78 features + Label, CICIDS2017's names) as `naming`'s tool writes it: its names,
+    and the second Fwd Header Length only where that naming writes it."""
+    with source.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    names = [columns.canonical(name) or name for name in rows[0]]
+    second = len(names) - 1 - names[::-1].index("Fwd Header Length")  # written twice
+    names[second] = "Fwd Header Length.1"
+    keep = [i for i, name in enumerate(names) if columns.name_in(name, naming) is not None]
+    with target.open("w", newline="") as handle:
+        csv.writer(handle).writerows(
+            [[columns.name_in(names[i], naming) or "" for i in keep]]
+            + [[row[i] for i in keep] for row in rows[1:]]
+        )
+    return target
+
+
+NAMINGS = [
+    pytest.param(columns.CICIDS2017, id="CICIDS2017"),
+    pytest.param(columns.CICFLOWMETER, id="CICFlowMeter"),
+    pytest.param(columns.CICIDS2018, id="CSE-CIC-IDS2018"),
+]
+
+
+@pytest.mark.parametrize("naming", NAMINGS)
+def test_check_data_in_any_naming(tmp_path: Path, naming: str) -> None:
+    flows = synthetic.generate_flows(300, seed=9)
+    original = tmp_path / "flows.csv"
+    with original.open("w", newline="") as handle:
+        csv_layout.write_csv(flows, handle)
+    renamed = _renamed(original, naming, tmp_path / f"{naming}.csv")
+    expected = read_check_data([original], FEATURE_NAMES)
+    data = read_check_data([renamed], FEATURE_NAMES)
+    np.testing.assert_array_equal(data.features, expected.features)
+    assert data.describe(299) == f"{renamed} flow 300"
+
+
+@pytest.mark.parametrize("naming", NAMINGS)
+def test_a_pickle_set_whose_features_are_named_in_any_naming(tmp_path: Path, naming: str) -> None:
+    flows = synthetic.generate_flows(50, seed=9)
+    path = tmp_path / "flows.csv"
+    with path.open("w", newline="") as handle:
+        csv_layout.write_csv(flows, handle)
+    names = columns.feature_names(naming)[::-1]  # any order, as the pickle set has them
+    data = read_check_data([path], names)
+    in_order = [FEATURE_NAMES.index(columns.canonical(name) or name) for name in names]
+    np.testing.assert_array_equal(data.features, flows.features[:, in_order])
+
+
+def test_cicflowmeter_output_is_check_data(
+    binary_pickles: FixtureSet, pcaps_dir: Path, tmp_path: Path
+) -> None:
+    """What `cfm` writes, as it is (labels `NeedManualLabel`), gates a conversion."""
+    files = sorted(pcaps_dir.glob("*.cicflowmeter.csv"))
+    out = tmp_path / "artifacts"
+    argv = ["--models", str(binary_pickles.folder), "--out", str(out), "--check-data"]
+    assert main([*argv, *map(str, files)]) == 0
+    rows = sum(len(dataset.load_flows([f])) for f in files)
+    for manifest in _manifests(out).values():
+        assert manifest["parity"]["rows"] == rows
+        assert manifest["parity"]["label_mismatches"] == 0

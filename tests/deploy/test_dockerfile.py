@@ -66,7 +66,7 @@ def test_serving_environment_holds_only_the_serve_extra() -> None:
         assert re.search(r'"?\.(\[serve\])?"?\s*$', command.strip()), command
     assert any(".[serve]" in command for command in installs)
     sources = [item.words()[0] for item in stage("serve-env", "COPY")]
-    assert sorted(sources) == ["README.md", "ids_inference", "pyproject.toml", "server"]
+    assert sorted(sources) == ["README.md", "flows", "ids_inference", "pyproject.toml", "server"]
     for item in stage("serve-env") + stage(RUNTIME):
         for library in TRAINING_LIBRARIES:
             assert library not in item.arguments.lower(), f"{library} in {item}"

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from flows.columns import CICFLOWMETER, CICIDS2018, NAMINGS, name_in
 from models.features import FEATURE_NAMES
 from server.app import create_app
 from server.openapi_served import NUMERIC_TEXT
@@ -23,6 +24,17 @@ from tests.server.artifact_builder import write_artifact
 
 ROW = [float(index) for index in range(78)]
 NAMED = dict(zip(FEATURE_NAMES, ROW, strict=True))
+
+
+def named_as(naming: str) -> dict[str, float]:
+    """ROW keyed by `naming`'s names (77 of them: only CICIDS2017 writes Fwd Header Length.1)."""
+    return {
+        spelling: value
+        for name, value in NAMED.items()
+        if (spelling := name_in(name, naming)) is not None
+    }
+
+
 MAX_ROWS = 1000  # the `settings` fixture's
 
 
@@ -56,6 +68,13 @@ PREDICT = [
     pytest.param({"features": NAMED}, id="named features"),
     pytest.param({"features": dict(list(NAMED.items())[1:])}, id="a named feature missing"),
     pytest.param({"features": {**NAMED, "Extra": 1.0}}, id="an unknown feature name"),
+    pytest.param({"features": named_as(CICFLOWMETER)}, id="named as CICFlowMeter names them"),
+    pytest.param({"features": named_as(CICIDS2018)}, id="named as CSE-CIC-IDS2018 names them"),
+    pytest.param({"features": {**NAMED, "Dst Port": 1.0}}, id="a feature in two namings"),
+    pytest.param({"features": {k: v for k, v in NAMED.items() if k != "Fwd Header Length.1"}},
+                 id="the second Fwd Header Length left out"),
+    pytest.param({"features": {k: v for k, v in NAMED.items() if k != "Fwd Header Length"}},
+                 id="the first Fwd Header Length left out"),
     pytest.param({"features": replaced(3, "1.5")}, id="numeric string"),
     pytest.param({"features": replaced(3, " -1_000.5e-3 ")}, id="numeric string, underscores"),
     pytest.param({"features": replaced(3, "Infinity")}, id="string Infinity"),
@@ -242,7 +261,9 @@ def test_the_document_follows_the_served_models_and_settings(tmp_path: Path) -> 
         assert schemas["BatchRequest"]["maxItems"] == 7
         features = schemas["PredictRequest"]["properties"]["features"]["oneOf"]
         assert features[0]["minItems"] == features[0]["maxItems"] == 5
-        assert features[1]["required"] == list(FEATURE_NAMES[:5])
+        assert [named["required"] for named in features[1:]] == [
+            [name_in(name, naming) for name in FEATURE_NAMES[:5]] for naming in NAMINGS
+        ]
         assert component(document, "PredictRequest").is_valid({"features": [1] * 5})
         assert client.post("/predict", json={"features": [1] * 5}).status_code == 200
         before = client.get("/openapi.json").json()

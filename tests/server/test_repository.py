@@ -123,7 +123,11 @@ BROKEN = [
     pytest.param(_replace_graph(b"not an onnx graph"), "onnxruntime cannot load it",
                  id="not a graph"),
     pytest.param(_edit(lambda m: m.update(feature_names=["a b", "ab", *m["feature_names"][2:]])),
-                 "feature names must differ in more than whitespace", id="ambiguous names"),
+                 "names 'a b' and 'ab' are the same column", id="ambiguous names"),
+    pytest.param(_edit(lambda m: m.update(
+                     feature_names=["Dst Port", *m["feature_names"][1:-1], "Destination Port"])),
+                 "names 'Dst Port' and 'Destination Port' are the same column",
+                 id="one column in two namings"),
 ]  # fmt: skip
 
 
