@@ -45,8 +45,10 @@ class PacketBatch:
     dst_port: Column  # uint16
     tcp_flags: Column  # uint8: FIN .. CWR bits as above
     window: Column  # uint16: the TCP window field as written (not scaled)
-    header_len: Column  # uint16: transport header bytes (TCP data offset * 4, UDP 8)
-    payload_len: Column  # uint32: transport payload bytes, from the IP lengths
+    # The transport segment is read as the reference reads it: up to the IP length's end or the
+    # capture's (snap length), whichever comes first; Ethernet padding is never in it.
+    header_len: Column  # uint16: TCP data offset * 4 (at most the segment), UDP 8
+    payload_len: Column  # uint32: the segment's bytes after the transport header
 
     def __len__(self) -> int:
         return len(self.number)

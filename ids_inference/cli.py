@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("convert.cli", "convert a pickle set into a parity-checked ONNX model repository"),
     "serve": ("server.cli", "serve an ONNX model repository over HTTP"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
+    "flows": ("flows.cli", "turn pcap files or a live interface into CICIDS2017 flow records"),
 }
 
 

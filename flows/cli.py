@@ -1,0 +1,176 @@
+"""`ids-inference flows`: capture files or a network interface to a CSV of flow records.
+
+    ids-inference flows PCAP... -o OUT.csv [--names cicids2017|cicflowmeter]
+    ids-inference flows --interface IF [--filter BPF] -o OUT.csv
+
+Files: a progress line on stderr, the CSV written under a temporary name and renamed when
+complete. Live: flows appended and flushed as they end, so `tail -f` follows them. SIGINT or
+SIGTERM ends the input: open flows are written, and the command exits 0. `-o -` writes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from flows.columns import CICFLOWMETER, CICIDS2017
+from flows.csv_out import CsvWriter
+from flows.errors import FlowsError
+from flows.packets import PacketBatch, Skipped
+from flows.records import FlowBatch
+from flows.stream import FlowStream
+
+PROGRESS_EVERY_S = 0.5
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ids-inference flows",
+        description="Turn packets into flow records with CICIDS2017's 78 features, computed as "
+        "CICFlowMeter (the tool that made CICIDS2017) computes them.",
+    )
+    parser.add_argument("pcaps", nargs="*", metavar="PCAP", help="pcap or pcapng files")
+    parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
+    parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="OUT.csv", help="the CSV to write; - for stdout"
+    )
+    parser.add_argument(
+        "--names",
+        choices=(CICIDS2017, CICFLOWMETER),
+        default=CICIDS2017,
+        help="column names: CICIDS2017's TrafficLabelling layout (default), or the reference "
+        "CICFlowMeter's 84 columns exactly as its `cfm` writes them",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    return parser
+
+
+def _live_batches(interface: str, bpf: str | None, skipped: Skipped) -> Iterator[PacketBatch]:
+    # The capture libraries load only when capturing.
+    live = importlib.import_module("flows.live")
+    batches: Iterator[PacketBatch] = live.capture(interface, bpf, skipped)
+    return batches
+
+
+class _Progress:
+    def __init__(self, stream: FlowStream, out: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.out = out
+        self.enabled = enabled
+        self.began = time.monotonic()
+        self.shown = self.began
+        self.tty = out.isatty()
+
+    def packets(self) -> int:
+        current = self.stream.current
+        return self.stream.counts.packets + (current.counts.packets if current else 0)
+
+    def update(self, flows: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < (PROGRESS_EVERY_S if self.tty else 10.0):
+            return
+        self.shown = now
+        packets = self.packets()
+        rate = packets / max(now - self.began, 1e-9)
+        line = f"flows: {packets:,} packets, {flows:,} flows, {rate:,.0f} packets/s"
+        self.out.write(f"\r{line}" if self.tty else f"{line}\n")
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.tty:
+            self.out.write("\n")
+
+
+def summary(stream: FlowStream, written: int, seconds: float) -> str:
+    """What was read, skipped and written."""
+    counts = stream.counts
+    skipped = sum(stream.skipped.values())
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in stream.skipped.most_common())
+    ended = counts.ended
+    lines = [
+        f"flows: {counts.packets + skipped:,} frames read in {seconds:.1f} s: {counts.packets:,} "
+        f"IP packets metered, {skipped:,} skipped" + (f" ({reasons})" if reasons else ""),
+        f"flows: {written:,} flows written (ended by FIN {ended['FIN']:,}, RST {ended['RST']:,}, "
+        f"timeout {ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,}); "
+        f"{counts.single_packet_flows:,} single-packet flows not written, as the reference",
+        f"flows: {counts.without_transport:,} IP packets without a TCP/UDP header metered as "
+        f"protocol 0, {counts.repeated_fins:,} repeated forward FINs ignored, as the reference",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if bool(args.pcaps) == bool(args.interface):
+        parser.error("give capture files, or --interface (not both)")
+    if args.filter and not args.interface:
+        parser.error("--filter applies to --interface only")
+    live = args.interface is not None
+    if live:
+        skipped = Skipped()
+        batches = _live_batches(args.interface, args.filter, skipped)
+        stream = FlowStream(batches, live=True, skipped=skipped)
+    else:
+        stream = FlowStream([Path(p) for p in args.pcaps])
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stream.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    began = time.monotonic()
+    try:
+        written = _write(stream, args.output, args.names, live, not args.quiet)
+    except FlowsError as error:
+        print(f"ids-inference flows: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of stdout (`head`, say) has had enough: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(summary(stream, written, time.monotonic() - began), file=sys.stderr)
+    for damage in stream.errors:
+        print(f"ids-inference flows: {damage}", file=sys.stderr)
+    return 1 if stream.errors else 0
+
+
+def _write(stream: FlowStream, output: str, naming: str, live: bool, progress: bool) -> int:
+    if output == "-":
+        return _rows(stream, sys.stdout, naming, progress and not live, flush=live)
+    path = Path(output)
+    if live:
+        with path.open("w", newline="") as file:
+            return _rows(stream, file, naming, False, flush=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", newline="") as file:
+            written = _rows(stream, file, naming, progress, flush=False)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
+def _rows(stream: FlowStream, file: TextIO, naming: str, progress: bool, *, flush: bool) -> int:
+    writer = CsvWriter(file, naming)
+    shown = _Progress(stream, sys.stderr, progress)
+    batch: FlowBatch
+    for batch in stream:
+        writer.write(batch)
+        if flush:
+            file.flush()
+        shown.update(writer.rows)
+    shown.done()
+    return writer.rows

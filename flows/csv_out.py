@@ -1,0 +1,196 @@
+"""Flow records as CSV, in CICIDS2017's naming (the default) or exactly as `cfm` writes them.
+
+- `cicids2017`: the TrafficLabelling layout of the CICIDS2017 files (Flow ID, Source IP, Source
+  Port, Destination IP, Destination Port, Protocol, Timestamp, then the features with the
+  repeated `Fwd Header Length` as `Fwd Header Length.1`), without the Label column: a capture
+  to classify has none. The training loader reads it back as unlabelled flows.
+- `cicflowmeter`: the reference's 84 columns, names and order, `NeedManualLabel` labels.
+
+Both write every value as the reference's Java code prints it (`88.0`, `1.4212290502793297E7`,
+`Infinity`, `NaN`; `0` for a statistic of an empty direction), so a file written with
+`cicflowmeter` compares line by line with `cfm`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+import numpy as np
+
+from flows import columns as naming_table
+from flows.javafmt import java_double, java_timestamp
+from flows.records import FlowBatch
+from flows.stats import Array
+from models.features import FEATURE_NAMES
+
+NAMINGS = (naming_table.CICIDS2017, naming_table.CICFLOWMETER)
+REFERENCE_LABEL = "NeedManualLabel"
+
+_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_IDENTIFIERS = (
+    "Flow ID",
+    "Source IP",
+    "Source Port",
+    "Destination IP",
+    "Destination Port",
+    "Protocol",
+    "Timestamp",
+)
+
+# Features the reference prints as Java doubles (the rest are longs or ints). Some print as the
+# int 0 when a guard fails: the statistics of an empty direction or period.
+_DOUBLES = frozenset(
+    name
+    for name in FEATURE_NAMES
+    if name.startswith(
+        (
+            "Total Length of",
+            "Fwd Packet Length",
+            "Bwd Packet Length",
+            "Packet Length",
+            "Flow IAT",
+            "Fwd IAT",
+            "Bwd IAT",
+            "Active",
+            "Idle",
+        )
+    )
+    or name.endswith(("/s", "Segment Size"))
+    or name in {"Min Packet Length", "Max Packet Length", "Down/Up Ratio", "Average Packet Size"}
+)
+_GUARDS: dict[str, Callable[[Array], Array]] = {}
+
+
+def _guard(prefix: str, condition: Callable[[Array], Array]) -> None:
+    for name in FEATURE_NAMES:
+        if name.startswith(prefix) and name in _DOUBLES:
+            _GUARDS[name] = condition
+
+
+_guard("Fwd Packet Length", lambda f: f[:, _INDEX["Total Fwd Packets"]] > 0)
+_guard("Bwd Packet Length", lambda f: f[:, _INDEX["Total Backward Packets"]] > 0)
+_guard("Fwd IAT", lambda f: f[:, _INDEX["Total Fwd Packets"]] > 1)
+_guard("Bwd IAT", lambda f: f[:, _INDEX["Total Backward Packets"]] > 1)
+for _name in ("Min Packet Length", "Max Packet Length", "Packet Length"):
+    _guard(
+        _name,
+        lambda f: f[:, _INDEX["Total Fwd Packets"]] + f[:, _INDEX["Total Backward Packets"]] > 0,
+    )
+# Active and idle periods are recorded only when longer than 0 us: a maximum of 0 means none.
+_guard("Active", lambda f: f[:, _INDEX["Active Max"]] > 0)
+_guard("Idle", lambda f: f[:, _INDEX["Idle Max"]] > 0)
+
+
+def header(naming: str) -> tuple[str, ...]:
+    """The columns a file in `naming` carries, in order."""
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown naming {naming!r}: one of {', '.join(NAMINGS)}")
+    return naming_table.header(naming, label=naming == naming_table.CICFLOWMETER)
+
+
+# The text of every whole number below 2**16, as a long and as a double: most cells are one.
+_SMALL = 1 << 16
+_SMALL_LONGS = np.array([str(i) for i in range(_SMALL)], dtype=object)
+_SMALL_DOUBLES = np.array([f"{i}.0" for i in range(_SMALL)], dtype=object)
+
+
+def _cells(values: Array, double: bool) -> Array:
+    """The text of each value (an object array): small whole numbers from a table, the rest
+    formatted once per distinct value."""
+    table = _SMALL_DOUBLES if double else _SMALL_LONGS
+    small = (values >= 0) & (values < _SMALL) & (values == np.floor(values))
+    if small.all():
+        return table[values.astype(np.int64)]
+    cells = np.empty(len(values), dtype=object)
+    cells[small] = table[values[small].astype(np.int64)]
+    rest = ~small
+    distinct, inverse = np.unique(values[rest], return_inverse=True)
+    texts = _doubles(distinct) if double else _longs(distinct)
+    cells[rest] = np.array(texts, dtype=object)[inverse]
+    return cells
+
+
+def _longs(values: Array) -> list[str]:
+    return list(map(str, values.astype(np.int64).tolist()))
+
+
+def _doubles(values: Array) -> list[str]:
+    """`Double.toString` of each value: repr, but for the magnitudes Java writes otherwise."""
+    texts = list(map(repr, values.tolist()))
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        plain = ((magnitude >= 1e-3) & (magnitude < 1e7)) | (values == 0)
+        # Rates: positive, from 1e7 to 1e16, where repr is `WHOLE.FRACTION`.
+        large = (values >= 1e7) & (values < 1e16)
+    at = np.flatnonzero(large).tolist()
+    for i, (whole, _, fraction) in zip(at, [texts[i].partition(".") for i in at], strict=True):
+        texts[i] = f"{whole[0]}.{(whole[1:] + fraction).rstrip('0') or '0'}E{len(whole) - 1}"
+    for i in np.flatnonzero(~plain & ~large).tolist():
+        texts[i] = java_double(float(values[i]))
+    return texts
+
+
+class CsvWriter:
+    """Writes flow batches as CSV rows to an open text file, the header first."""
+
+    def __init__(self, file: TextIO, naming: str = naming_table.CICIDS2017) -> None:
+        self.file = file
+        self.naming = naming
+        self.columns = header(naming)
+        canonical = [naming_table.canonical(name) or name for name in self.columns]
+        # Both layouts: the identifiers (Destination Port among them: it is also the first
+        # feature), the other features, and cfm's constant Label. One %-format per row.
+        self._identifiers = canonical[: len(_IDENTIFIERS)]
+        names = canonical[len(_IDENTIFIERS) :]
+        label = names[-1] == naming_table.LABEL_COLUMN
+        if label:
+            names = names[:-1]
+        assert tuple(self._identifiers) == _IDENTIFIERS, self._identifiers
+        assert names == list(FEATURE_NAMES[1:]) or names == [
+            name for name in FEATURE_NAMES[1:] if name != "Fwd Header Length.1"
+        ]
+        self._features = [_INDEX[name] for name in names]
+        self._doubles = {i for i, name in enumerate(names) if name in _DOUBLES}
+        self._guards = {i: _GUARDS[name] for i, name in enumerate(names) if name in _GUARDS}
+        self._label = label
+        self.rows = 0
+        file.write(",".join(self.columns) + "\n")
+
+    def write(self, batch: FlowBatch) -> None:
+        if not len(batch):
+            return
+        # Column by column (flows share many values).
+        columns = [self._identifier(name, batch) for name in self._identifiers]
+        for position, index in enumerate(self._features):
+            cells = _cells(batch.features[:, index], position in self._doubles)
+            guard = self._guards.get(position)
+            if guard is not None:
+                cells[~guard(batch.features)] = "0"
+            columns.append(cells.tolist())
+        if self._label:
+            columns.append([REFERENCE_LABEL] * len(batch))
+        self.file.write("".join([",".join(row) + "\n" for row in zip(*columns, strict=True)]))
+        self.rows += len(batch)
+
+    def _identifier(self, name: str, batch: FlowBatch) -> list[str]:
+        if name == "Destination Port":
+            return _cells(batch.dst_port, False).tolist()  # type: ignore[no-any-return]
+        if name == "Flow ID":
+            return batch.flow_ids()
+        if name == "Source IP":
+            return batch.src_ips()
+        if name == "Destination IP":
+            return batch.dst_ips()
+        if name == "Source Port":
+            return _cells(batch.src_port, False).tolist()  # type: ignore[no-any-return]
+        if name == "Protocol":
+            return _cells(batch.protocol, False).tolist()  # type: ignore[no-any-return]
+        if name == "Timestamp":
+            return self._timestamp(batch.start_us)
+        raise AssertionError(name)
+
+    def _timestamp(self, start_us: Array) -> list[str]:
+        seconds, inverse = np.unique(start_us // 1_000_000, return_inverse=True)
+        texts = [java_timestamp(second * 1_000_000) for second in seconds.tolist()]
+        return np.array(texts, dtype=object)[inverse].tolist()  # type: ignore[no-any-return]

@@ -1,0 +1,142 @@
+"""Per-flow statistics kept as mergeable moments, reduced from packet columns with numpy.
+
+CICFlowMeter keeps an Apache Commons Math `SummaryStatistics` per quantity and flow, fed one value
+at a time (Welford's update). Here a chunk of packets is reduced per flow in one pass of grouped
+reductions (count, integer sum, min, max and the sum of squared deviations from the chunk mean),
+and merged into the flow's running moments with Chan's formula; the result agrees with the
+reference's to about 1e-15 relative (sums, minima and maxima exactly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray[Any, Any]
+
+# Minimum and maximum of a flow with no value yet; never written out (the reference prints 0 or
+# NaN for an empty statistic, decided by the counts).
+EMPTY_LOW = np.iinfo(np.int64).max
+EMPTY_HIGH = np.iinfo(np.int64).min
+
+
+def segment_starts(keys: Array) -> Array:
+    """Start of each run of equal values in a sorted (or grouped) key array."""
+    if len(keys) == 0:
+        return np.empty(0, np.int64)
+    return np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The moments of one chunk's values, per group (`groups`: the flow slots they belong to)."""
+
+    groups: Array
+    n: Array
+    total: Array
+    low: Array
+    high: Array
+    m2: Array
+
+    @classmethod
+    def reduce(cls, groups: Array, values: Array) -> Chunk:
+        """Moments of `values` (int64) per run of equal `groups` (values of one group adjacent)."""
+        starts = segment_starts(groups)
+        if len(starts) == 0:
+            empty = np.empty(0, np.int64)
+            return cls(empty, empty, empty, empty, empty, np.empty(0))
+        n = np.diff(np.append(starts, len(values)))
+        total = np.add.reduceat(values, starts)
+        mean = total / n
+        deviation = values - np.repeat(mean, n)
+        return cls(
+            groups=groups[starts],
+            n=n,
+            total=total,
+            low=np.minimum.reduceat(values, starts),
+            high=np.maximum.reduceat(values, starts),
+            m2=np.add.reduceat(deviation * deviation, starts),
+        )
+
+
+def union(parts: list[tuple[Array, Array, Array]]) -> tuple[Array, Array, Array]:
+    """Count, total and M2 of the union of value sets, each given by its count, total and M2."""
+    n, total, m2 = parts[0]
+    for n_b, total_b, m2_b in parts[1:]:
+        joined = n + n_b
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = total_b / n_b - total / n
+            both = m2 + m2_b + delta * delta * (n * (n_b / joined))
+        m2 = np.where((n > 0) & (n_b > 0), both, np.where(n > 0, m2, m2_b))
+        n, total = joined, total + total_b
+    return n, total, m2
+
+
+class Moments:
+    """Count, integer sum, min, max and sum of squared deviations of one quantity, per flow slot."""
+
+    __slots__ = ("high", "low", "m2", "n", "total")
+
+    def __init__(self, capacity: int) -> None:
+        self.n = np.zeros(capacity, np.int64)
+        self.total = np.zeros(capacity, np.int64)
+        self.low = np.full(capacity, EMPTY_LOW, np.int64)
+        self.high = np.full(capacity, EMPTY_HIGH, np.int64)
+        self.m2 = np.zeros(capacity)
+
+    def grow(self, capacity: int) -> None:
+        extra = capacity - len(self.n)
+        self.n = np.concatenate((self.n, np.zeros(extra, np.int64)))
+        self.total = np.concatenate((self.total, np.zeros(extra, np.int64)))
+        self.low = np.concatenate((self.low, np.full(extra, EMPTY_LOW, np.int64)))
+        self.high = np.concatenate((self.high, np.full(extra, EMPTY_HIGH, np.int64)))
+        self.m2 = np.concatenate((self.m2, np.zeros(extra)))
+
+    def reset(self, slots: Array) -> None:
+        self.n[slots] = 0
+        self.total[slots] = 0
+        self.low[slots] = EMPTY_LOW
+        self.high[slots] = EMPTY_HIGH
+        self.m2[slots] = 0.0
+
+    def merge(self, chunk: Chunk) -> None:
+        """Add a chunk's moments to its groups' (each group once in `chunk`)."""
+        slots = chunk.groups
+        if len(slots) == 0:
+            return
+        n_a = self.n[slots]
+        total_a = self.total[slots]
+        n = n_a + chunk.n
+        # Chan et al.: M2 = M2a + M2b + delta^2 * na * nb / n, where delta is the mean difference.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = chunk.total / chunk.n - total_a / n_a
+            joined = self.m2[slots] + chunk.m2 + delta * delta * (n_a * (chunk.n / n))
+        self.m2[slots] = np.where(n_a > 0, joined, chunk.m2)
+        self.n[slots] = n
+        self.total[slots] = total_a + chunk.total
+        self.low[slots] = np.minimum(self.low[slots], chunk.low)
+        self.high[slots] = np.maximum(self.high[slots], chunk.high)
+
+    def mean(self, slots: Array) -> Array:
+        """The mean, NaN where there is no value (as `SummaryStatistics.getMean`)."""
+        n = self.n[slots]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, self.total[slots] / n, np.nan)
+
+    def variance(self, slots: Array) -> Array:
+        """Sample variance (n - 1); 0 for one value, NaN for none (as `getVariance`)."""
+        n = self.n[slots]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = self.m2[slots] / (n - 1)
+        return np.where(n > 1, np.maximum(variance, 0.0), np.where(n == 1, 0.0, np.nan))
+
+    def std(self, slots: Array) -> Array:
+        return np.sqrt(self.variance(slots))
+
+    def minimum(self, slots: Array) -> Array:
+        return np.where(self.n[slots] > 0, self.low[slots].astype(np.float64), np.nan)
+
+    def maximum(self, slots: Array) -> Array:
+        return np.where(self.n[slots] > 0, self.high[slots].astype(np.float64), np.nan)

@@ -1,0 +1,134 @@
+"""`ids-inference flows`: files and pipes to CSV, the summary, errors, and stopping by signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows import cli
+from flows.cli import main
+from flows.columns import CICFLOWMETER, CICIDS2017
+from flows.csv_out import header
+from flows.packets import FIN, SYN, PacketBatch, Skipped
+from tests.flows.build import Packet, batch, capture
+
+CONVERSATION = (
+    Packet(0, flags=SYN),
+    Packet(0, flags=SYN).reversed(0.001),
+    Packet(0.002, payload=10),
+    Packet(0, flags=FIN).reversed(0.003),  # ends the flow
+    Packet(1, sport=1, payload=5),
+    Packet(0, sport=1).reversed(1.5),  # open at the end of the file
+)
+
+
+def _capture(tmp_path: Path, name: str = "two.pcap") -> Path:
+    path = tmp_path / name
+    path.write_bytes(capture(CONVERSATION))
+    return path
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def test_a_file_becomes_a_csv_with_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "flows.csv"
+    assert main([str(_capture(tmp_path)), "-o", str(out)]) == 0
+    lines = _lines(out)
+    assert lines[0] == ",".join(header(CICIDS2017))
+    assert len(lines) == 3
+    assert sorted(tmp_path.iterdir()) == sorted([out, tmp_path / "two.pcap"])  # no partial file
+    err = capsys.readouterr().err
+    assert "6 IP packets metered, 0 skipped" in err
+    assert "2 flows written (ended by FIN 1, RST 0, timeout 0, end of input 1)" in err
+
+
+def test_cicflowmeter_names_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(_capture(tmp_path)), "-o", "-", "--names", "cicflowmeter"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ",".join(header(CICFLOWMETER))
+    assert all(line.endswith(",NeedManualLabel") for line in lines[1:])
+    assert len(lines) == 3
+
+
+def test_several_files_are_metered_each_on_its_own(tmp_path: Path) -> None:
+    out = tmp_path / "flows.csv"
+    first, second = _capture(tmp_path, "a.pcap"), _capture(tmp_path, "b.pcap")
+    assert main([str(first), str(second), "-o", str(out), "-q"]) == 0
+    assert len(_lines(out)) == 1 + 2 * 2
+
+
+def test_a_damaged_file_keeps_the_flows_before_the_damage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A seventh record that claims 2 GB: the file is corrupt from there on.
+    damaged = tmp_path / "damaged.pcap"
+    damaged.write_bytes(capture(CONVERSATION) + struct.pack("<IIII", 1, 0, 2**31, 2**31))
+    out = tmp_path / "flows.csv"
+    assert main([str(damaged), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{damaged}, packet 7: " in err
+    assert len(_lines(out)) == 3  # the six packets before it: both flows
+
+
+def test_a_file_that_is_no_capture_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.pcap"
+    text.write_text("hello, not a capture\n")
+    assert main([str(text), "-o", str(tmp_path / "out.csv")]) == 1
+    assert "not a pcap or pcapng file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["-o", "x.csv"], id="no input"),
+        pytest.param(["a.pcap", "--interface", "lo", "-o", "x.csv"], id="files and interface"),
+        pytest.param(["a.pcap", "--filter", "tcp", "-o", "x.csv"], id="filter without interface"),
+        pytest.param(["a.pcap"], id="no output"),
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_capture_and_writes_its_open_flows(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sig: signal.Signals,
+) -> None:
+    def capture_then_wait(
+        interface: str, bpf: str | None, skipped: Skipped
+    ) -> Iterator[PacketBatch]:
+        assert (interface, bpf) == ("eth9", "tcp")
+        skipped["not IP"] += 2
+        yield batch(CONVERSATION)
+        os.kill(os.getpid(), sig)  # as a user's Ctrl-C or a service manager's stop would
+        time.sleep(60)  # a capture waiting for packets: the signal abandons the wait
+        raise AssertionError("the signal did not end the capture")
+
+    monkeypatch.setattr(cli, "_live_batches", capture_then_wait)
+    out = tmp_path / "live.csv"
+    assert cli.main(["--interface", "eth9", "--filter", "tcp", "-o", str(out)]) == 0
+    lines = _lines(out)
+    # The FIN-ended flow as it ended; the other when the stop ended the capture, or before: live,
+    # the wall clock (years after these packets) expires it at once.
+    assert len(lines) == 3
+    err = capsys.readouterr().err
+    assert "2 flows written (ended by FIN 1, RST 0, timeout 1, end of input 0)" in err
+    assert "6 IP packets metered, 2 skipped (not IP 2)" in err
+    assert signal.getsignal(sig) is not None  # the command's handlers are gone again
