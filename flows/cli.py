@@ -2,6 +2,8 @@
 
     ids-inference flows PCAP... -o OUT.csv [--names cicids2017|cicflowmeter]
     ids-inference flows --interface IF [--filter BPF] -o OUT.csv
+    ids-inference flows rec.pcap -o rec.csv --label ATTACK --attacker 127.0.0.1 \
+        --victim 127.0.0.2:1-1024 [--from TIME] [--until TIME] [--label ...]
 
 Files: a progress line on stderr, the CSV written under a temporary name and renamed when
 complete. Live: flows appended and flushed as they end, so `tail -f` follows them. SIGINT or
@@ -24,6 +26,7 @@ from typing import TextIO
 from flows.columns import CICFLOWMETER, CICIDS2017
 from flows.csv_out import CsvWriter
 from flows.errors import FlowsError
+from flows.labelling import LabelRuleError, Rule, label_flows
 from flows.packets import PacketBatch, Skipped
 from flows.records import FlowBatch
 from flows.stream import FlowStream
@@ -51,7 +54,78 @@ def _parser() -> argparse.ArgumentParser:
         "CICFlowMeter's 84 columns exactly as its `cfm` writes them",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    rules = parser.add_argument_group(
+        "labelling a recording",
+        "Add a Label column: flows between an --attacker and a --victim (either direction), "
+        "starting within --from/--until, get the rule's label; every other flow is BENIGN. "
+        "Each --label starts a rule; the options after it belong to it. The CSV trains with "
+        "`ids-inference train --data` beside CICIDS2017 files.",
+    )
+    rules.add_argument(
+        "--label",
+        action=_NewRule,
+        metavar="LABEL",
+        help="a CICIDS2017 class (PortScan, DDoS, ...) or ATTACK",
+    )
+    for option, metavar, help_text in (
+        ("--attacker", "ADDR[:PORTS]", "an attacking address or network (repeatable)"),
+        ("--victim", "ADDR[:PORTS]", "an attacked address or network, ports as 80 or 1-1024,8080"),
+        ("--from", "TIME", "flows starting at or after TIME (Unix seconds or ISO 8601)"),
+        ("--until", "TIME", "flows starting at or before TIME"),
+    ):
+        rules.add_argument(option, action=_RuleOption, metavar=metavar, help=help_text)
     return parser
+
+
+class _NewRule(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        rules = getattr(namespace, "rules", None) or []
+        rules.append({"label": values, "attacker": [], "victim": [], "from": None, "until": None})
+        namespace.rules = rules
+
+
+class _RuleOption(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        rules = getattr(namespace, "rules", None)
+        if not rules:
+            parser.error(f"{option_string} belongs to a rule: give --label LABEL before it")
+        key = (option_string or "").removeprefix("--")
+        if isinstance(rules[-1][key], list):
+            rules[-1][key].append(values)
+        elif rules[-1][key] is not None:
+            parser.error(f"{option_string} is given twice for --label {rules[-1]['label']}")
+        else:
+            rules[-1][key] = values
+
+
+def _rules(parser: argparse.ArgumentParser, given: list[dict[str, object]] | None) -> list[Rule]:
+    rules = []
+    for rule in given or []:
+        try:
+            rules.append(
+                Rule.parse(
+                    str(rule["label"]),
+                    rule["attacker"],  # type: ignore[arg-type]
+                    rule["victim"],  # type: ignore[arg-type]
+                    rule["from"],  # type: ignore[arg-type]
+                    rule["until"],  # type: ignore[arg-type]
+                )
+            )
+        except LabelRuleError as error:
+            parser.error(str(error))
+    return rules
 
 
 def _live_batches(interface: str, bpf: str | None, skipped: Skipped) -> Iterator[PacketBatch]:
@@ -115,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give capture files, or --interface (not both)")
     if args.filter and not args.interface:
         parser.error("--filter applies to --interface only")
+    rules = _rules(parser, getattr(args, "rules", None))
     live = args.interface is not None
     if live:
         skipped = Skipped()
@@ -129,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     began = time.monotonic()
     try:
-        written = _write(stream, args.output, args.names, live, not args.quiet)
+        written = _write(stream, args.output, args.names, live, not args.quiet, rules)
     except FlowsError as error:
         print(f"ids-inference flows: {error}", file=sys.stderr)
         return 1
@@ -146,29 +221,39 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if stream.errors else 0
 
 
-def _write(stream: FlowStream, output: str, naming: str, live: bool, progress: bool) -> int:
+def _write(
+    stream: FlowStream, output: str, naming: str, live: bool, progress: bool, rules: list[Rule]
+) -> int:
     if output == "-":
-        return _rows(stream, sys.stdout, naming, progress and not live, flush=live)
+        return _rows(stream, sys.stdout, naming, progress and not live, rules, flush=live)
     path = Path(output)
     if live:
         with path.open("w", newline="") as file:
-            return _rows(stream, file, naming, False, flush=True)
+            return _rows(stream, file, naming, False, rules, flush=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("w", newline="") as file:
-            written = _rows(stream, file, naming, progress, flush=False)
+            written = _rows(stream, file, naming, progress, rules, flush=False)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return written
 
 
-def _rows(stream: FlowStream, file: TextIO, naming: str, progress: bool, *, flush: bool) -> int:
-    writer = CsvWriter(file, naming)
+def _rows(
+    stream: FlowStream,
+    file: TextIO,
+    naming: str,
+    progress: bool,
+    rules: list[Rule],
+    *,
+    flush: bool,
+) -> int:
+    writer = CsvWriter(file, naming, labelled=bool(rules))
     shown = _Progress(stream, sys.stderr, progress)
     batch: FlowBatch
     for batch in stream:
-        writer.write(batch)
+        writer.write(batch, label_flows(batch, rules) if rules else None)
         if flush:
             file.flush()
         shown.update(writer.rows)

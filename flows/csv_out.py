@@ -82,11 +82,12 @@ _guard("Active", lambda f: f[:, _INDEX["Active Max"]] > 0)
 _guard("Idle", lambda f: f[:, _INDEX["Idle Max"]] > 0)
 
 
-def header(naming: str) -> tuple[str, ...]:
-    """The columns a file in `naming` carries, in order."""
+def header(naming: str, *, labelled: bool = False) -> tuple[str, ...]:
+    """The columns a file in `naming` carries, in order; `labelled` adds CICIDS2017's Label
+    column (the reference's layout always has one)."""
     if naming not in NAMINGS:
         raise ValueError(f"unknown naming {naming!r}: one of {', '.join(NAMINGS)}")
-    return naming_table.header(naming, label=naming == naming_table.CICFLOWMETER)
+    return naming_table.header(naming, label=labelled or naming == naming_table.CICFLOWMETER)
 
 
 # The text of every whole number below 2**16, as a long and as a double: most cells are one.
@@ -132,12 +133,17 @@ def _doubles(values: Array) -> list[str]:
 
 
 class CsvWriter:
-    """Writes flow batches as CSV rows to an open text file, the header first."""
+    """Writes flow batches as CSV rows to an open text file, the header first. `labelled`: a
+    Label column, its values given to `write` (`flows.labelling`); the reference's layout
+    without labels says `NeedManualLabel`, as `cfm` does."""
 
-    def __init__(self, file: TextIO, naming: str = naming_table.CICIDS2017) -> None:
+    def __init__(
+        self, file: TextIO, naming: str = naming_table.CICIDS2017, *, labelled: bool = False
+    ) -> None:
         self.file = file
         self.naming = naming
-        self.columns = header(naming)
+        self.labelled = labelled
+        self.columns = header(naming, labelled=labelled)
         canonical = [naming_table.canonical(name) or name for name in self.columns]
         # Both layouts: the identifiers (Destination Port among them: it is also the first
         # feature), the other features, and cfm's constant Label. One %-format per row.
@@ -157,7 +163,9 @@ class CsvWriter:
         self.rows = 0
         file.write(",".join(self.columns) + "\n")
 
-    def write(self, batch: FlowBatch) -> None:
+    def write(self, batch: FlowBatch, labels: list[str] | None = None) -> None:
+        if (labels is not None) != self.labelled:
+            raise ValueError("labels go with a writer made with labelled=True, and only there")
         if not len(batch):
             return
         # Column by column (flows share many values).
@@ -168,7 +176,11 @@ class CsvWriter:
             if guard is not None:
                 cells[~guard(batch.features)] = "0"
             columns.append(cells.tolist())
-        if self._label:
+        if labels is not None:
+            if len(labels) != len(batch):
+                raise ValueError(f"{len(labels)} labels for {len(batch)} flows")
+            columns.append(labels)
+        elif self._label:
             columns.append([REFERENCE_LABEL] * len(batch))
         self.file.write("".join([",".join(row) + "\n" for row in zip(*columns, strict=True)]))
         self.rows += len(batch)

@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.cli", "serve an ONNX model repository over HTTP"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
     "flows": ("flows.cli", "turn pcap files or a live interface into CICIDS2017 flow records"),
+    "detect": ("detect.cli", "judge the flows of pcap files or a live interface; EVE JSON alerts"),
 }
 
 

@@ -36,7 +36,9 @@ def _key(label: str) -> str:
     return _NOT_ASCII_ALNUM.sub("", label).lower()
 
 
-_BY_KEY: dict[str, str] = {_key(name): name for name in CANONICAL_LABELS}
+# ATTACK is no CICIDS2017 class, but a recording labelled from what its user knows (`ids-inference
+# flows --label ATTACK ...`) may say no more than that: binary training reads it as any attack.
+_BY_KEY: dict[str, str] = {_key(name): name for name in (*CANONICAL_LABELS, ATTACK)}
 _CANONICAL = frozenset(CANONICAL_LABELS)
 
 
@@ -48,12 +50,14 @@ def canonical_label(raw: str) -> str:
     """The canonical class name for a label as written in any CICIDS2017 CSV file.
 
     Case, spaces, dashes and mis-encoded characters do not matter: `Web Attack \ufffd XSS`,
-    `Web Attack \u2013 XSS` and ` web attack - xss` are all `Web Attack - XSS`.
+    `Web Attack \u2013 XSS` and ` web attack - xss` are all `Web Attack - XSS`. `ATTACK`, the
+    label of an attack of no named class in a labelled recording, is accepted too.
     """
     canonical = _BY_KEY.get(_key(raw))
     if canonical is None:
         raise UnknownLabelError(
-            f"unknown label {raw!r}: not a CICIDS2017 class ({', '.join(CANONICAL_LABELS)})"
+            f"unknown label {raw!r}: not a CICIDS2017 class ({', '.join(CANONICAL_LABELS)}) "
+            f"nor {ATTACK}"
         )
     return canonical
 

@@ -1,0 +1,247 @@
+"""`ids-inference detect`: packets to flows to verdicts to alerts.
+
+    ids-inference detect PCAP... [--alerts FILE] [--model NAME] [--server URL]
+    ids-inference detect --interface IF [--filter BPF] [--alerts FILE]
+
+Flows come from the flow meter (`flows/`), verdicts from an ONNX artifact run in-process by
+onnxruntime or from a running server (`--server`, v2 binary batches). Every flow not judged
+BENIGN becomes one EVE JSON alert line (`--alerts`, `-` for stdout); a table of flows per label
+and the top talkers of each goes to stderr at the end. Files: a progress line, and the alerts
+written under a temporary name renamed when the run succeeds. Live: each batch of alerts is
+written and flushed as its flows end; SIGINT or SIGTERM ends the capture, the open flows are
+scored and their alerts written, and the command exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any, BinaryIO
+
+from detect.alerts import AlertWriter, alerts
+from detect.errors import DetectError
+from detect.local import LocalScorer
+from detect.remote import RemoteScorer
+from detect.summary import Summary
+from detect.verdicts import Scorer
+from flows.errors import FlowsError
+from flows.packets import PacketBatch
+from flows.stream import FlowStream
+
+# The server's defaults, so that detect and the server answer alike unless told otherwise.
+ARTIFACTS_VARIABLES = ("IDS_ARTIFACTS_PATH", "ARTIFACTS_PATH")
+MODEL_VARIABLE = "IDS_DEFAULT_MODEL"
+DEFAULT_ARTIFACTS = "artifacts"
+DEFAULT_MODEL = "random_forest"
+PROGRESS_EVERY_S = 0.5
+
+
+def _default_artifacts() -> Path:
+    found = next((os.environ[v] for v in ARTIFACTS_VARIABLES if os.environ.get(v, "").strip()), "")
+    return Path(found.strip() or DEFAULT_ARTIFACTS)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ids-inference detect",
+        description="Score the flows of capture files or a live interface with a model and write "
+        "an EVE JSON alert for every flow not judged BENIGN.",
+    )
+    parser.add_argument("pcaps", nargs="*", metavar="PCAP", help="pcap or pcapng files")
+    parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
+    parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the model repository (default: IDS_ARTIFACTS_PATH, else artifacts/)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME",
+        help=f"the model to judge with, at its latest version (default: IDS_DEFAULT_MODEL, else "
+        f"{DEFAULT_MODEL}: the model the server answers with when a request names none)",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="score through the ids-inference server at URL (v2 binary batches) instead of "
+        "in-process; a bearer token is read from IDS_DETECT_TOKEN",
+    )
+    parser.add_argument(
+        "--alerts", metavar="FILE", help="write EVE JSON alert lines to FILE; - for stdout"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    return parser
+
+
+def _open_capture(interface: str, bpf: str | None) -> tuple[FlowStream, Any]:
+    """The capture, opened now so that a missing privilege, an unknown interface or a bad
+    filter stop the command before anything is written; and the flow stream over it."""
+    # The capture library loads only when capturing.
+    live = importlib.import_module("flows.live")
+    capture = live.LiveCapture(interface, bpf)
+    batches: Iterator[PacketBatch] = iter(capture)
+    return FlowStream(batches, live=True, skipped=capture.skipped), capture
+
+
+class _Progress:
+    """`detect: 12,000 packets, 800 flows, 3 alerts, 52,000 packets/s` on stderr, at most twice a
+    second on a terminal, every 10 s otherwise."""
+
+    def __init__(self, stream: FlowStream, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.began = self.shown = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, flows: int, written: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < (PROGRESS_EVERY_S if self.tty else 10.0):
+            return
+        self.shown = now
+        current = self.stream.current
+        packets = self.stream.counts.packets + (current.counts.packets if current else 0)
+        rate = packets / max(now - self.began, 1e-9)
+        line = (
+            f"detect: {packets:,} packets, {flows:,} flows, {written:,} alerts, "
+            f"{rate:,.0f} packets/s"
+        )
+        sys.stderr.write(f"\r{line}" if self.tty else f"{line}\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.tty and time.monotonic() - self.began >= PROGRESS_EVERY_S:
+            sys.stderr.write("\n")
+
+
+def _scorer(args: argparse.Namespace) -> Scorer:
+    model = args.model or os.environ.get(MODEL_VARIABLE, "").strip() or DEFAULT_MODEL
+    if args.server:
+        return RemoteScorer(args.server, model)
+    return LocalScorer(args.artifacts or _default_artifacts(), model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if bool(args.pcaps) == bool(args.interface):
+        parser.error("give capture files, or --interface (not both)")
+    if args.filter and not args.interface:
+        parser.error("--filter applies to --interface only")
+    if args.server and args.artifacts:
+        parser.error("--artifacts and --server exclude each other (the server has its own)")
+    try:
+        scorer = _scorer(args)
+    except DetectError as error:
+        print(f"ids-inference detect: {error}", file=sys.stderr)
+        return 1
+    live = args.interface is not None
+    capture = None
+    if live:
+        try:
+            stream, capture = _open_capture(args.interface, args.filter)
+        except FlowsError as error:
+            scorer.close()
+            print(f"ids-inference detect: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"detect: capturing on {args.interface}"
+            + (f" ({args.filter})" if args.filter else "")
+            + f", judging with {scorer.name} version {scorer.version}; SIGINT or SIGTERM stops",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        stream = FlowStream([Path(p) for p in args.pcaps])
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stream.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    summary = Summary()
+    began = time.monotonic()
+    try:
+        written = _run(stream, scorer, summary, args.alerts, live, not args.quiet)
+    except (DetectError, FlowsError) as error:
+        print(f"ids-inference detect: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of stdout (`head`, say) has had enough: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        scorer.close()
+        if capture is not None:
+            capture.close()
+    seconds = time.monotonic() - began
+    source = f"{args.interface} (live)" if live else ", ".join(args.pcaps)
+    ended = stream.counts.ended
+    print(
+        f"detect: {summary.flows:,} flows from {source} judged by {scorer.name} version "
+        f"{scorer.version} ({scorer.where}) in {seconds:.1f} s; the flow meter ended "
+        f"{sum(ended.values()):,} (FIN {ended['FIN']:,}, RST {ended['RST']:,}, timeout "
+        f"{ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,})",
+        file=sys.stderr,
+    )
+    print(summary.table(), file=sys.stderr)
+    if stream.errors:
+        for damage in stream.errors:
+            print(f"ids-inference detect: {damage}", file=sys.stderr)
+        if args.alerts and args.alerts != "-" and not live:
+            print(f"ids-inference detect: {args.alerts} not written", file=sys.stderr)
+        return 1
+    if args.alerts:
+        where = "stdout" if args.alerts == "-" else args.alerts
+        print(f"detect: {written:,} alerts written to {where}", file=sys.stderr)
+    return 0
+
+
+def _run(
+    stream: FlowStream,
+    scorer: Scorer,
+    summary: Summary,
+    output: str | None,
+    live: bool,
+    progress: bool,
+) -> int:
+    """Score every flow of the stream and write the alerts; returns how many were written."""
+    with ExitStack() as stack:
+        file: BinaryIO | None = None
+        partial: Path | None = None
+        if output == "-":
+            file = sys.stdout.buffer
+        elif output is not None and live:
+            file = stack.enter_context(Path(output).open("wb"))
+        elif output is not None:
+            target = Path(output)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            file = stack.enter_context(partial.open("wb"))
+            stack.callback(partial.unlink, missing_ok=True)
+        writer = AlertWriter(file, flush=live or output == "-") if file is not None else None
+        shown = _Progress(stream, progress and not live)
+        for batch in stream:
+            verdicts = scorer.score(batch.features)
+            summary.add(batch, verdicts)
+            if writer is not None:
+                writer.write(
+                    alerts(batch, verdicts, scorer.name, scorer.version, scorer.class_labels)
+                )
+            shown.update(summary.flows, writer.written if writer else 0)
+        shown.done()
+        if partial is not None and not stream.errors:
+            file.close()  # type: ignore[union-attr]
+            os.replace(partial, output)  # type: ignore[arg-type]
+        return writer.written if writer else 0
