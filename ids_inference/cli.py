@@ -15,9 +15,20 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("models.train", "train the pickle set from CICIDS2017 CSVs or synthetic flows"),
     "convert": ("convert.cli", "convert a pickle set into a parity-checked ONNX model repository"),
     "serve": ("server.cli", "serve an ONNX model repository over HTTP"),
+    "score": ("score.cli", "score flow files (CSV, gzip'd CSV, Parquet) with the ONNX models"),
     "bench": ("benchmarks.cli", "benchmark the pickle baseline against the ONNX server"),
     "flows": ("flows.cli", "turn pcap files or a live interface into CICIDS2017 flow records"),
     "detect": ("detect.cli", "judge the flows of pcap files or a live interface; EVE JSON alerts"),
+}
+
+
+# subcommand -> the extra of pyproject.toml that installs what it imports
+EXTRAS: dict[str, str] = {
+    "train": "convert",
+    "convert": "convert",
+    "serve": "serve",
+    "score": "score",
+    "bench": "bench",
 }
 
 
@@ -38,7 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ids-inference: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name = SUBCOMMANDS[command][0]
-    entry: Callable[[list[str]], int] = importlib.import_module(module_name).main
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        extra = EXTRAS.get(command)
+        if extra is None or error.name is None or error.name.split(".")[0] in {"ids_inference"}:
+            raise
+        print(
+            f"ids-inference {command}: needs {error.name!r}, which the {extra!r} extra installs: "
+            f"pip install 'ids-inference[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
+    entry: Callable[[list[str]], int] = module.main
     return entry(rest)
 
 
