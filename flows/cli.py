@@ -129,10 +129,17 @@ def _rules(parser: argparse.ArgumentParser, given: list[dict[str, object]] | Non
 
 
 def _live_batches(interface: str, bpf: str | None, skipped: Skipped) -> Iterator[PacketBatch]:
+    """The capture, opened now, so that a missing privilege, an unknown interface or a filter
+    that does not compile stop the command before its output is created; then its batches."""
     # The capture libraries load only when capturing.
     live = importlib.import_module("flows.live")
-    batches: Iterator[PacketBatch] = live.capture(interface, bpf, skipped)
-    return batches
+    capture = live.LiveCapture(interface, bpf, skipped=skipped)
+
+    def batches() -> Iterator[PacketBatch]:
+        with capture:
+            yield from capture
+
+    return batches()
 
 
 class _Progress:
@@ -193,8 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     live = args.interface is not None
     if live:
         skipped = Skipped()
-        batches = _live_batches(args.interface, args.filter, skipped)
+        try:
+            batches = _live_batches(args.interface, args.filter, skipped)
+        except FlowsError as error:
+            print(f"ids-inference flows: {error}", file=sys.stderr)
+            return 1
         stream = FlowStream(batches, live=True, skipped=skipped)
+        print(
+            f"flows: capturing on {args.interface}"
+            + (f" ({args.filter})" if args.filter else "")
+            + "; SIGINT or SIGTERM stops and writes the open flows",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
         stream = FlowStream([Path(p) for p in args.pcaps])
 
