@@ -37,11 +37,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from benchmarks.machine import describe_machine, library_versions
-from benchmarks.pickles import PickleSet, load_pickle_set
 from benchmarks.prepare import PROJECT_ROOT, find_data, prepare
 from benchmarks.score_report import render
 from models.features import FEATURE_NAMES
 from models.make_csv import write_synthetic_csv
+from models.pickle_set import PickleSet, load_pickle_set
 from score.layout import locate
 from score.models import ModelSpec, load_models
 from score.run import BATCH_ROWS, CHUNK_ROWS

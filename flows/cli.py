@@ -189,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     except FlowsError as error:
         print(f"ids-inference flows: {error}", file=sys.stderr)
         return 1
+    if live:
+        print(
+            f"flows: capturing on {args.interface}"
+            + (f" ({args.filter})" if args.filter else "")
+            + "; SIGINT or SIGTERM stops and writes the open flows",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stream.stop()

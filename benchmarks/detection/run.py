@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import shared
 from benchmarks.detection.analysis import Reference, medians, nearest_shares, same_shape, shapes
 from benchmarks.detection.cicids import hold_out
 from benchmarks.detection.datasets import labelled_csv
@@ -64,10 +65,9 @@ F1_GOAL = 0.99
 
 
 def _parser() -> argparse.ArgumentParser:
-    shared = ROOT.parent / "shared"
     parser = argparse.ArgumentParser(prog="python -m benchmarks.detection", description=__doc__)
-    parser.add_argument("--traffic", type=Path, default=shared / "tools" / "traffic")
-    parser.add_argument("--cicids", type=Path, default=shared / "data" / "cicids2017")
+    parser.add_argument("--traffic", type=Path, default=shared.traffic())
+    parser.add_argument("--cicids", type=Path, default=shared.cicids2017_dir())
     parser.add_argument("--runs", type=int, default=3, help="recordings per scenario (>= 2)")
     parser.add_argument("--left-out", default=LEFT_OUT, choices=sorted(SCENARIOS))
     parser.add_argument("--tmp", type=Path, default=ROOT / "benchmarks/results/tmp/detection")
