@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -50,7 +48,7 @@ from benchmarks.detection.recordings import record
 from benchmarks.detection.report import plot, render
 from benchmarks.detection.scenarios import SCENARIOS
 from benchmarks.detection.training import train_and_convert
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, git_revision
 from models.dataset import load_flows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,13 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tmp", type=Path, default=ROOT / "benchmarks/results/tmp/detection")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     return parser
-
-
-def _revision() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return result.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = describe_machine()
     result: dict[str, Any] = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "revision": _revision(),
+        "revision": git_revision(),
         "machine": asdict(machine),
         "python": platform.python_version(),
         "command": "python -m benchmarks.detection " + " ".join(argv or sys.argv[1:]),
@@ -278,8 +269,8 @@ def _analyse(
 def _importances(pickles: Path) -> list[tuple[str, float]]:
     """The forest's ten most important features (mean decrease in impurity)."""
     from models.features import FEATURE_NAMES
+    from models.pickle_set import load_pickle_set
 
-    with (pickles / "random_forest_ids.pkl").open("rb") as file:
-        forest = pickle.load(file)  # our own pickle, written by the training step above
+    forest = load_pickle_set(pickles).models["random_forest"]  # written by the training above
     order = np.argsort(forest.feature_importances_)[::-1][:10]
     return [(FEATURE_NAMES[i], round(float(forest.feature_importances_[i]), 4)) for i in order]

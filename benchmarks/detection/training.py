@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass(frozen=True)
 class ModelSet:
@@ -52,4 +54,5 @@ def train_and_convert(
         ["convert", "--models", str(pickles), "--out", str(artifacts), "--check-data", *check]
     )
     report = json.loads((pickles / "training_report.json").read_text())
-    return ModelSet(name, artifacts, pickles, report, table.strip(), time.monotonic() - began)
+    table = table.strip().replace(f"{ROOT}/", "")  # paths in the checkout, as the report shows them
+    return ModelSet(name, artifacts, pickles, report, table, time.monotonic() - began)
