@@ -2,11 +2,13 @@
 
     ids-inference detect PCAP... [--alerts FILE] [--model NAME] [--server URL]
     ids-inference detect --interface IF [--filter BPF] [--alerts FILE]
-    ids-inference detect ... [--flow-timeout S] [--activity-timeout S]
+    ids-inference detect ... [--flow-timeout S] [--activity-timeout S] [--per-flow]
 
 Flows come from the flow meter (`flows/`), verdicts from an ONNX artifact run in-process by
 onnxruntime or from a running server (`--server`, v2 binary batches). Every flow not judged
-BENIGN becomes one EVE JSON alert line (`--alerts`, `-` for stdout); a table of flows per label
+BENIGN becomes one EVE JSON alert line; a connection's end (the bare flow the meter makes of the
+packets after a FIN) takes the verdict of its connection unless `--per-flow`
+(`detect.connections`) (`--alerts`, `-` for stdout); a table of flows per label
 and the top talkers of each goes to stderr at the end. Files: a progress line, and the alerts
 written under a temporary name renamed when the run succeeds. Live: each batch of alerts is
 written and flushed as its flows end (within a second of the end, timed-out flows included);
@@ -27,6 +29,7 @@ from types import FrameType
 from typing import BinaryIO
 
 from detect.alerts import AlertWriter, alerts
+from detect.connections import ConnectionVerdicts
 from detect.errors import DetectError
 from detect.local import LocalScorer
 from detect.remote import RemoteScorer
@@ -69,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--alerts", metavar="FILE", help="write EVE JSON alert lines to FILE; - for stdout"
+    )
+    parser.add_argument(
+        "--per-flow",
+        action="store_true",
+        help="judge every flow by the model alone; by default a connection's end (the packets "
+        "after a FIN, no SYN, no payload) takes the verdict of the connection it ends",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     return parser
@@ -145,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = Summary()
     began = time.monotonic()
     try:
-        written = _run(stream, scorer, summary, args.alerts, live, not args.quiet)
+        connections = None if args.per_flow else ConnectionVerdicts()
+        written = _run(stream, scorer, connections, summary, args.alerts, live, not args.quiet)
     except (DetectError, FlowsError) as error:
         print(f"ids-inference detect: {error}", file=sys.stderr)
         return 1
@@ -169,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,})",
         file=sys.stderr,
     )
+    if connections is not None and connections.taken:
+        print(
+            f"detect: {connections.taken:,} connection ends took their connection's verdict "
+            f"({connections.changed:,} unlike the model's own verdict on them; --per-flow keeps "
+            "the model's)",
+            file=sys.stderr,
+        )
     print(summary.table(), file=sys.stderr)
     if stream.errors:
         for damage in stream.errors:
@@ -185,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(
     stream: FlowStream,
     scorer: Scorer,
+    connections: ConnectionVerdicts | None,
     summary: Summary,
     output: str | None,
     live: bool,
@@ -207,10 +225,20 @@ def _run(
         shown = _Progress(stream, progress and not live)
         for batch in stream:
             verdicts = scorer.score(batch.features)
+            continued = None
+            if connections is not None:
+                verdicts, continued = connections.apply(batch, verdicts)
             summary.add(batch, verdicts)
             if writer is not None:
                 writer.write(
-                    alerts(batch, verdicts, scorer.name, scorer.version, scorer.class_labels)
+                    alerts(
+                        batch,
+                        verdicts,
+                        scorer.name,
+                        scorer.version,
+                        scorer.class_labels,
+                        continued,
+                    )
                 )
             shown.update(summary.flows, writer.written if writer else 0)
         shown.done()

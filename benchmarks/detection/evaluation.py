@@ -1,5 +1,7 @@
 """Scoring the held-out recordings and the held-out CICIDS2017 rows with each model, through
-detect's own in-process scorer (the converted graphs in onnxruntime)."""
+detect's own in-process scorer (the converted graphs in onnxruntime), and judging the recordings'
+flows as `ids-inference detect` does (connection ends take their connection's verdict:
+`detect.connections`) beside the model's verdict on each flow alone."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.detection.scenarios import SCENARIOS
+from detect.connections import ConnectionVerdicts
 from detect.local import LocalScorer
 from flows.labelling import label_flows
 from flows.records import FlowBatch
@@ -33,10 +36,12 @@ class Outcome:
     scenario: str
     run: int
     attack_flows: int
-    detected: int  # attack flows not judged BENIGN
+    detected: int  # attack flows not judged BENIGN by detect
     benign_flows: int
-    flagged: int  # benign flows not judged BENIGN
-    judged_attack: np.ndarray[Any, np.dtype[np.bool_]]  # per flow
+    flagged: int  # benign flows not judged BENIGN by detect
+    model_detected: int  # the same two by the model's verdict on each flow alone
+    model_flagged: int
+    judged_attack: np.ndarray[Any, np.dtype[np.bool_]]  # per flow, by detect
 
 
 def load_recording(path: Path, scenario: str, run: int) -> Recording:
@@ -52,8 +57,10 @@ def evaluate(
     for model in models:
         scorer = LocalScorer(artifacts, model)
         for recording in recordings:
-            verdicts = scorer.score(recording.flows.features)
+            alone = scorer.score(recording.flows.features)
+            verdicts, _ = ConnectionVerdicts().apply(recording.flows, alone)
             judged = np.array([label != BENIGN for label in verdicts.labels], dtype=bool)
+            by_model = np.array([label != BENIGN for label in alone.labels], dtype=bool)
             truth = recording.attack
             outcomes.append(
                 Outcome(
@@ -65,6 +72,8 @@ def evaluate(
                     detected=int((judged & truth).sum()),
                     benign_flows=int((~truth).sum()),
                     flagged=int((judged & ~truth).sum()),
+                    model_detected=int((by_model & truth).sum()),
+                    model_flagged=int((by_model & ~truth).sum()),
                     judged_attack=judged,
                 )
             )
