@@ -125,11 +125,15 @@ def test_live_capture_gives_the_reference_flows_of_a_recording_made_beside_it(
         tool.send_signal(signal.SIGCONT)
         output, _ = tool.communicate(timeout=600)
         assert tool.returncode == 0, output
-        # The tool's own exit kills what runs in its namespace (SIGTERM), our capture included;
-        # send ours too, in case it is still there.
-        if capture.poll() is None:
+        # The tool's own exit stops what runs in its namespace (SIGTERM), our capture included;
+        # send ours only if it has not ended by then (a second SIGTERM sent at once can land
+        # after the capture has restored the default handler, on its way out).
+        try:
+            status = capture.wait(timeout=60)
+        except subprocess.TimeoutExpired:
             capture.send_signal(signal.SIGTERM)
-        assert capture.wait(timeout=120) == 0, capture.stderr.read()
+            status = capture.wait(timeout=120)
+        assert status == 0, capture.stderr.read()
         summary = capture.stderr.read()
     finally:
         for process in (tool, capture):
