@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from score.layout import Layout
 from score.models import ModelSpec
-from server.model import Model
+from server.model import Model, predict_in_batches
 
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -180,23 +180,6 @@ def _predicted(labels: np.ndarray[Any, Any], classes: pa.Array) -> pa.Array:
     return classes.take(pa.Array.from_buffers(pa.int32(), len(index), [None, pa.py_buffer(index)]))
 
 
-def predict(
-    model: Model, rows: Matrix, batch_rows: int
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.float32]]]:
-    """The graph's labels and probabilities, run `batch_rows` rows at a time (0: all at once)."""
-    if not batch_rows or len(rows) <= batch_rows:
-        result = model.predict(rows, large=True)
-        return result.labels, result.probabilities
-    parts = [
-        model.predict(rows[start : start + batch_rows], large=True)
-        for start in range(0, len(rows), batch_rows)
-    ]
-    return (
-        np.concatenate([part.labels for part in parts]),
-        np.concatenate([part.probabilities for part in parts]),
-    )
-
-
 Answers = tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.float32]]]
 
 
@@ -223,8 +206,7 @@ def _predictions(features: pa.Table, scorer: Scorer) -> tuple[list[Answers], dic
         gather += run_start - gather_start
         for model, index, answers in zip(scorer.models, scorer._columns, parts, strict=True):
             used = matrix if index is None else np.ascontiguousarray(matrix[:, index])
-            result = model.predict(used, large=True)
-            answers.append((result.labels, result.probabilities))
+            answers.append(predict_in_batches(model, used, scorer.batch_rows))
         run += time.thread_time() - run_start
     answers = [
         _joined(part, len(model.class_labels))
