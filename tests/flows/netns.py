@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -33,3 +34,22 @@ def namespace(name: str) -> Iterator[list[str]]:
             with suppress(ProcessLookupError):
                 os.kill(int(pid), 9)
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def traffic_namespace(tool: subprocess.Popen[str]) -> str:
+    """The namespace of a running `../shared/tools/traffic` (`ids-traffic-<its pid>`), once its
+    loopback is up: a test's capture can join it before the tool starts its scenario."""
+    name = f"ids-traffic-{tool.pid}"
+    deadline = time.monotonic() + 120  # the first run may apt-get install the tools
+    while time.monotonic() < deadline:
+        up = subprocess.run(
+            ["ip", "netns", "exec", name, "ip", "-o", "link", "show", "lo", "up"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if "LOOPBACK" in up.stdout:
+            return name
+        assert tool.poll() is None, f"traffic ended early: {tool.communicate()[0]}"
+        time.sleep(0.01)
+    raise AssertionError("the traffic tool's namespace never came up")

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from benchmarks import shared
 from models.features import FEATURE_NAMES
 from tests.conftest import PROJECT_ROOT
 from tests.flows.build import Flow
-from tests.flows.netns import require_namespaces
+from tests.flows.netns import require_namespaces, traffic_namespace
 from tests.flows.parity import RELATIVE, reference_flows, run_cfm_folder
 from tests.flows.reference import cfm_path
 
@@ -40,24 +39,6 @@ TIMES = frozenset(
 # Rates divide by a duration that may be a few microseconds long: they follow the durations,
 # which are compared, and are left out here.
 RATES = frozenset(name for name in FEATURE_NAMES if name.endswith("/s") or "Bulk Rate" in name)
-
-
-def _namespace_of(tool: subprocess.Popen[str]) -> str:
-    """The tool's namespace (`ids-traffic-<its pid>`), once its loopback is up."""
-    name = f"ids-traffic-{tool.pid}"
-    deadline = time.monotonic() + 120  # the first run may apt-get install the tools
-    while time.monotonic() < deadline:
-        up = subprocess.run(
-            ["ip", "netns", "exec", name, "ip", "-o", "link", "show", "lo", "up"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if "LOOPBACK" in up.stdout:
-            return name
-        assert tool.poll() is None, f"traffic ended early: {tool.communicate()[0]}"
-        time.sleep(0.01)
-    raise AssertionError("the traffic tool's namespace never came up")
 
 
 def _differences(ours: list[Flow], theirs: list[Flow]) -> list[str]:
@@ -107,7 +88,7 @@ def test_live_capture_gives_the_reference_flows_of_a_recording_made_beside_it(
     try:
         # Hold the tool (it has not started its tcpdump or its scenario yet) until our capture
         # listens in its namespace; the tool removes the namespace when it ends.
-        namespace = _namespace_of(tool)
+        namespace = traffic_namespace(tool)
         tool.send_signal(signal.SIGSTOP)
         capture = subprocess.Popen(
             [
