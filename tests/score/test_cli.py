@@ -191,6 +191,37 @@ def test_skipped_rows_are_counted_and_listed_beside_the_output(
     assert "2 blank line(s) skipped" in done.out
 
 
+@pytest.mark.parametrize(
+    "ends",
+    [
+        pytest.param("lf", id="LF line ends"),
+        pytest.param("crlf", id="CRLF line ends"),
+        pytest.param("quoted", id="quoted labels"),
+    ],
+)
+def test_rejected_rows_keep_their_line_numbers_across_chunks(
+    ends: str, score: Score, tmp_path: Path
+) -> None:
+    # 1,000 rows: five chunks of at least 64 KB, whatever --chunk-rows asks.
+    flows = tmp_path / "flows.csv"
+    write_synthetic_csv(flows, 1_000, seed=5)
+    bad = bad_lines(flows)
+    changes = {**bad, 30: "", 31: "," * 78, 450: bad[9], 451: "", 700: bad[4], 990: bad[20]}
+    source = with_lines(flows, tmp_path / "bad.csv", changes)
+    if ends == "crlf":
+        source.write_bytes(source.read_bytes().replace(b"\n", b"\r\n"))
+    elif ends == "quoted":
+        source.write_text(source.read_text().replace(",BENIGN\n", ',"BENIGN"\n'))
+    output = tmp_path / "out.parquet"
+    done = score(source, "-o", output, "--on-bad-row", "skip", "--chunk-rows", "7")
+    assert done.code == 0, done.err
+    with (tmp_path / "out.parquet.rejected.csv").open(newline="") as handle:
+        rejected = [int(row["line"]) for row in csv.DictReader(handle)]
+    assert rejected == [4, 9, 20, 450, 700, 990]
+    assert read(output).num_rows == 1_000 - 9
+    assert "3 blank line(s) skipped" in done.out
+
+
 def test_a_clean_run_removes_an_old_rejected_file(
     flows: Path, score: Score, tmp_path: Path
 ) -> None:
