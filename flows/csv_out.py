@@ -14,6 +14,7 @@ Both write every value as the reference's Java code prints it (`88.0`, `1.421229
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import TextIO
 
 import numpy as np
@@ -92,28 +93,62 @@ def header(naming: str, *, labelled: bool = False) -> tuple[str, ...]:
 
 # The text of every whole number below 2**16, as a long and as a double: most cells are one.
 _SMALL = 1 << 16
-_SMALL_LONGS = np.array([str(i) for i in range(_SMALL)], dtype=object)
-_SMALL_DOUBLES = np.array([f"{i}.0" for i in range(_SMALL)], dtype=object)
+_PLAIN_LIMIT = 1e7  # Java writes doubles from here on as `d.dddE7`
+_EXACT_LIMIT = 2.0**53  # whole doubles below this are integers whose digits repr would write
+
+
+@cache
+def _small_texts(double: bool) -> Array:
+    """The texts of 0 .. 2**16 - 1 as an object array (built on first use: 10 ms)."""
+    longs = list(map(str, range(_SMALL)))
+    return np.array([text + ".0" for text in longs] if double else longs, dtype=object)
 
 
 def _cells(values: Array, double: bool) -> Array:
     """The text of each value (an object array): small whole numbers from a table, the rest
-    formatted once per distinct value."""
-    table = _SMALL_DOUBLES if double else _SMALL_LONGS
-    small = (values >= 0) & (values < _SMALL) & (values == np.floor(values))
+    formatted once per distinct value (a whole number as an integer, which is faster than a
+    double's repr and gives the same digits below 2**53)."""
+    with np.errstate(invalid="ignore"):
+        whole = values.astype(np.int64)  # NaN and infinities cast to garbage, unequal
+    # One unsigned comparison tests 0 <= whole < 2**16.
+    small = (whole.view(np.uint64) < _SMALL) & (whole == values)
+    table = _small_texts(double)
     if small.all():
-        return table[values.astype(np.int64)]
-    cells = np.empty(len(values), dtype=object)
-    cells[small] = table[values[small].astype(np.int64)]
-    rest = ~small
-    distinct, inverse = np.unique(values[rest], return_inverse=True)
-    texts = _doubles(distinct) if double else _longs(distinct)
-    cells[rest] = np.array(texts, dtype=object)[inverse]
+        return table[whole]
+    cells = table[np.where(small, whole, 0)]
+    rest = np.flatnonzero(~small)
+    if not double:
+        cells[rest] = _distinct(whole[rest], _longs)
+        return cells
+    values, whole = values[rest], whole[rest]
+    # Whole doubles Java writes plainly (`-5.0`, `88888.0`) or as `1.2345678E7`.
+    exact = (whole == values) & (values > -_PLAIN_LIMIT) & (values < _EXACT_LIMIT)
+    if exact.all():
+        cells[rest] = _distinct(whole, _whole_doubles)
+        return cells
+    cells[rest[exact]] = _distinct(whole[exact], _whole_doubles)
+    cells[rest[~exact]] = _distinct(values[~exact], _doubles)
     return cells
 
 
+def _distinct(values: Array, texts: Callable[[Array], list[str]]) -> Array:
+    """`texts` of each value, computed once per distinct value."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array(texts(distinct), dtype=object)[inverse]
+
+
 def _longs(values: Array) -> list[str]:
-    return list(map(str, values.astype(np.int64).tolist()))
+    return list(map(str, values.tolist()))
+
+
+def _whole_doubles(values: Array) -> list[str]:
+    """`Double.toString` of whole numbers from -1e7 (exclusive) to 2**53 (exclusive), given as
+    int64: `-5.0`, `88888.0`, and from 1e7 on `1.2345678E7`."""
+    texts = [text + ".0" for text in map(str, values.tolist())]
+    for i in np.flatnonzero(values >= _PLAIN_LIMIT).tolist():
+        digits = texts[i][:-2]
+        texts[i] = f"{digits[0]}.{digits[1:].rstrip('0') or '0'}E{len(digits) - 1}"
+    return texts
 
 
 def _doubles(values: Array) -> list[str]:
@@ -121,9 +156,9 @@ def _doubles(values: Array) -> list[str]:
     texts = list(map(repr, values.tolist()))
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
-        plain = ((magnitude >= 1e-3) & (magnitude < 1e7)) | (values == 0)
+        plain = ((magnitude >= 1e-3) & (magnitude < _PLAIN_LIMIT)) | (values == 0)
         # Rates: positive, from 1e7 to 1e16, where repr is `WHOLE.FRACTION`.
-        large = (values >= 1e7) & (values < 1e16)
+        large = (values >= _PLAIN_LIMIT) & (values < 1e16)
     at = np.flatnonzero(large).tolist()
     for i, (whole, _, fraction) in zip(at, [texts[i].partition(".") for i in at], strict=True):
         texts[i] = f"{whole[0]}.{(whole[1:] + fraction).rstrip('0') or '0'}E{len(whole) - 1}"
@@ -168,13 +203,18 @@ class CsvWriter:
             raise ValueError("labels go with a writer made with labelled=True, and only there")
         if not len(batch):
             return
-        # Column by column (flows share many values).
-        columns = [self._identifier(name, batch) for name in self._identifiers]
+        # Column by column (flows share many values), then one join per row.
+        columns = self._identifiers_of(batch)
+        features = batch.features
+        unguarded: dict[Callable[[Array], Array], Array] = {}  # one mask per guard and batch
         for position, index in enumerate(self._features):
-            cells = _cells(batch.features[:, index], position in self._doubles)
+            cells = _cells(features[:, index], position in self._doubles)
             guard = self._guards.get(position)
             if guard is not None:
-                cells[~guard(batch.features)] = "0"
+                failed = unguarded.get(guard)
+                if failed is None:
+                    failed = unguarded[guard] = np.flatnonzero(~guard(features))
+                cells[failed] = "0"
             columns.append(cells.tolist())
         if labels is not None:
             if len(labels) != len(batch):
@@ -182,25 +222,26 @@ class CsvWriter:
             columns.append(labels)
         elif self._label:
             columns.append([REFERENCE_LABEL] * len(batch))
-        self.file.write("".join([",".join(row) + "\n" for row in zip(*columns, strict=True)]))
+        self.file.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
         self.rows += len(batch)
 
-    def _identifier(self, name: str, batch: FlowBatch) -> list[str]:
-        if name == "Destination Port":
-            return _cells(batch.dst_port, False).tolist()  # type: ignore[no-any-return]
-        if name == "Flow ID":
-            return batch.flow_ids()
-        if name == "Source IP":
-            return batch.src_ips()
-        if name == "Destination IP":
-            return batch.dst_ips()
-        if name == "Source Port":
-            return _cells(batch.src_port, False).tolist()  # type: ignore[no-any-return]
-        if name == "Protocol":
-            return _cells(batch.protocol, False).tolist()  # type: ignore[no-any-return]
-        if name == "Timestamp":
-            return self._timestamp(batch.start_us)
-        raise AssertionError(name)
+    def _identifiers_of(self, batch: FlowBatch) -> list[list[str]]:
+        """The identifier columns' cells, in the order the layout writes them."""
+        src, dst = batch.src_ips(), batch.dst_ips()
+        sport = _cells(batch.src_port, False).tolist()
+        dport = _cells(batch.dst_port, False).tolist()
+        protocol = _cells(batch.protocol, False).tolist()
+        cells = {
+            # The reference's Flow ID: `src-dst-srcport-dstport-protocol`.
+            "Flow ID": list(map("-".join, zip(src, dst, sport, dport, protocol, strict=True))),
+            "Source IP": src,
+            "Source Port": sport,
+            "Destination IP": dst,
+            "Destination Port": dport,
+            "Protocol": protocol,
+            "Timestamp": self._timestamp(batch.start_us),
+        }
+        return [cells[name] for name in self._identifiers]
 
     def _timestamp(self, start_us: Array) -> list[str]:
         seconds, inverse = np.unique(start_us // 1_000_000, return_inverse=True)

@@ -58,11 +58,10 @@ def measure(pcap: Path, rounds: int, naming: str) -> dict[str, Any]:
         flows.append(flow_meter.flush())
 
     def write() -> None:
-        with tempfile.TemporaryDirectory(prefix="flows-stages-") as work:
-            with (Path(work) / "out.csv").open("w", newline="") as file:
-                writer = CsvWriter(file, naming)
-                for batch in flows:
-                    writer.write(batch)
+        with tempfile.NamedTemporaryFile("w", prefix="flows-stages-", suffix=".csv") as file:
+            writer = CsvWriter(file, naming)
+            for batch in flows:
+                writer.write(batch)
 
     stages: dict[str, Callable[[], None]] = {"read": read, "meter": meter, "write": write}
     best: dict[str, float] = {}
