@@ -58,7 +58,7 @@ def measure(pcap: Path, rounds: int, naming: str) -> dict[str, Any]:
         flows.append(flow_meter.flush())
 
     def write() -> None:
-        with tempfile.NamedTemporaryFile("w", prefix="flows-stages-", suffix=".csv") as file:
+        with tempfile.TemporaryFile("w", prefix="flows-stages-", suffix=".csv") as file:
             writer = CsvWriter(file, naming)
             for batch in flows:
                 writer.write(batch)
