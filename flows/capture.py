@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from io import BufferedIOBase
 from pathlib import Path
+from typing import cast
 
 from flows import pcap, pcapng
 from flows.chunks import CHUNK_BYTES
@@ -46,7 +47,7 @@ def read_packets(
     name = STDIN_NAME if str(path) == STDIN else str(path)
     opened: AbstractContextManager[BufferedIOBase]
     if str(path) == STDIN:
-        opened = nullcontext(sys.stdin.buffer)  # not ours to close
+        opened = nullcontext(cast(BufferedIOBase, sys.stdin.buffer))  # not ours to close
     else:
         try:
             opened = open(path, "rb")  # noqa: SIM115 (closed below, also when the caller stops early)

@@ -33,7 +33,7 @@ def java_div(numerator: Array, denominator: Array) -> Array:
 def compute(table: FlowTable, slots: Array) -> Array:
     """The `[len(slots), 78]` float64 features of the flows in `slots`."""
     m = table.moments
-    ints = dict(zip(table.ints, table.matrix[:, slots], strict=True))
+    ints = table.gather(slots)
     fwd = ints["fwd_packets"]
     bwd = ints["bwd_packets"]
     packets = fwd + bwd

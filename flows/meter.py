@@ -21,14 +21,14 @@ from flows import assign, features
 from flows.packets import FIN, RST, TCP, PacketBatch
 from flows.records import FlowBatch
 from flows.stats import Array, segment_starts
-from flows.table import FlowTable, PacketRows
+from flows.table import MAX_CHUNK_PACKETS, FlowTable, PacketRows
 
 FLOW_TIMEOUT_US = 120_000_000  # the reference's defaults (`Cmd`)
 ACTIVITY_TIMEOUT_US = 5_000_000
 # A file's packet clock expires a flow only once it is this far past its timeout, so a packet
 # stamped up to this much earlier than one before it still meets its flow as in the reference.
 REORDER_SLACK_US = 10_000_000
-CHUNK_PACKETS = 1 << 16
+CHUNK_PACKETS = 1 << 15  # at most table.MAX_CHUNK_PACKETS
 # Orientations kept for conversations whose flow expired by clock; the oldest go first.
 ORIENTATIONS_KEPT = 1 << 18  # about 92 bytes each: 24 MB
 
@@ -66,7 +66,7 @@ class FlowMeter:
         self.flow_timeout_us = flow_timeout_us
         self.activity_timeout_us = activity_timeout_us
         self.reorder_slack_us = reorder_slack_us
-        self.chunk_packets = chunk_packets
+        self.chunk_packets = min(chunk_packets, MAX_CHUNK_PACKETS)
         self.orientations_kept = orientations_kept
         self.emit_every = emit_every
         self._ended: list[tuple[Array, list[str]]] = []  # slots ended, not yet written
@@ -106,8 +106,7 @@ class FlowMeter:
             return
         slots = slots[np.argsort(table.start[slots], kind="stable")]
         orient = table.orient[slots].tolist()
-        for slot, orientation in zip(slots.tolist(), orient, strict=True):
-            key = table.keys[slot]
+        for key, orientation in zip(table.keys[slots].tolist(), orient, strict=True):
             del self._open[key]
             self._orientation[key] = int(orientation)
         while len(self._orientation) > self.orientations_kept:
@@ -307,7 +306,7 @@ class FlowMeter:
             "orient": orient,
             "ip_equal": talks.ip_equal[conversation],
         }
-        keys = [talks.keys[c] for c in conversation.tolist()]
+        keys = np.array(talks.keys, dtype=object)[conversation]
         self.table.open(slots, event_time[positions], identity, keys)
 
     def _store_state(self, talks: assign.Conversations, state: assign.ConversationState) -> None:

@@ -79,27 +79,24 @@ class Moments:
 
     __slots__ = ("high", "low", "m2", "n", "total")
 
-    def __init__(self, capacity: int) -> None:
-        self.n = np.zeros(capacity, np.int64)
-        self.total = np.zeros(capacity, np.int64)
-        self.low = np.full(capacity, EMPTY_LOW, np.int64)
-        self.high = np.full(capacity, EMPTY_HIGH, np.int64)
-        self.m2 = np.zeros(capacity)
+    def __init__(self, n: Array, total: Array, low: Array, high: Array, m2: Array) -> None:
+        """Over columns indexed by slot (views of a table's matrices, say), which a new slot's
+        values must start as: 0, 0, `EMPTY_LOW`, `EMPTY_HIGH`, 0.0."""
+        self.n = n
+        self.total = total
+        self.low = low
+        self.high = high
+        self.m2 = m2
 
-    def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.n)
-        self.n = np.concatenate((self.n, np.zeros(extra, np.int64)))
-        self.total = np.concatenate((self.total, np.zeros(extra, np.int64)))
-        self.low = np.concatenate((self.low, np.full(extra, EMPTY_LOW, np.int64)))
-        self.high = np.concatenate((self.high, np.full(extra, EMPTY_HIGH, np.int64)))
-        self.m2 = np.concatenate((self.m2, np.zeros(extra)))
-
-    def reset(self, slots: Array) -> None:
-        self.n[slots] = 0
-        self.total[slots] = 0
-        self.low[slots] = EMPTY_LOW
-        self.high[slots] = EMPTY_HIGH
-        self.m2[slots] = 0.0
+    @classmethod
+    def empty(cls, capacity: int) -> Moments:
+        return cls(
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64),
+            np.full(capacity, EMPTY_LOW, np.int64),
+            np.full(capacity, EMPTY_HIGH, np.int64),
+            np.zeros(capacity),
+        )
 
     def merge(self, chunk: Chunk) -> None:
         """Add a chunk's moments to its groups' (each group once in `chunk`)."""
