@@ -41,9 +41,11 @@ class Chunk:
     m2: Array
 
     @classmethod
-    def reduce(cls, groups: Array, values: Array) -> Chunk:
-        """Moments of `values` (int64) per run of equal `groups` (values of one group adjacent)."""
-        starts = segment_starts(groups)
+    def reduce(cls, groups: Array, values: Array, starts: Array | None = None) -> Chunk:
+        """Moments of `values` (int64) per run of equal `groups` (values of one group adjacent);
+        `starts`: where the runs start, if known."""
+        if starts is None:
+            starts = segment_starts(groups)
         if len(starts) == 0:
             empty = np.empty(0, np.int64)
             return cls(empty, empty, empty, empty, empty, np.empty(0))
@@ -116,24 +118,42 @@ class Moments:
         self.low[slots] = np.minimum(self.low[slots], chunk.low)
         self.high[slots] = np.maximum(self.high[slots], chunk.high)
 
-    def mean(self, slots: Array) -> Array:
-        """The mean, NaN where there is no value (as `SummaryStatistics.getMean`)."""
+    def summary(self, slots: Array) -> Summary:
+        """The statistics of the flows in `slots`, each column gathered once."""
         n = self.n[slots]
+        total = self.total[slots]
+        m2 = self.m2[slots]
+        some = n > 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, self.total[slots] / n, np.nan)
+            mean = np.where(some, total / n, np.nan)
+            variance = m2 / (n - 1)
+        variance = np.where(n > 1, np.maximum(variance, 0.0), np.where(n == 1, 0.0, np.nan))
+        return Summary(
+            n=n,
+            total=total,
+            m2=m2,
+            low=self.low[slots],
+            high=self.high[slots],
+            mean=mean,
+            std=np.sqrt(variance),
+            minimum=np.where(some, self.low[slots].astype(np.float64), np.nan),
+            maximum=np.where(some, self.high[slots].astype(np.float64), np.nan),
+        )
 
-    def variance(self, slots: Array) -> Array:
-        """Sample variance (n - 1); 0 for one value, NaN for none (as `getVariance`)."""
-        n = self.n[slots]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = self.m2[slots] / (n - 1)
-        return np.where(n > 1, np.maximum(variance, 0.0), np.where(n == 1, 0.0, np.nan))
 
-    def std(self, slots: Array) -> Array:
-        return np.sqrt(self.variance(slots))
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Some flows' count, integer sum, M2, minimum and maximum of a quantity, with what
+    `SummaryStatistics` reports from them: the mean (NaN for no value), the sample standard
+    deviation (0 for one value, NaN for none), and the minimum and maximum as doubles (NaN for
+    none)."""
 
-    def minimum(self, slots: Array) -> Array:
-        return np.where(self.n[slots] > 0, self.low[slots].astype(np.float64), np.nan)
-
-    def maximum(self, slots: Array) -> Array:
-        return np.where(self.n[slots] > 0, self.high[slots].astype(np.float64), np.nan)
+    n: Array
+    total: Array
+    m2: Array
+    low: Array
+    high: Array
+    mean: Array
+    std: Array
+    minimum: Array
+    maximum: Array

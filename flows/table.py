@@ -123,7 +123,8 @@ for _name in _MOMENTS:
 class FlowTable:
     """Accumulators of every open flow, by slot; slots of ended flows are reused."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1 << 14) -> None:
+        # Untouched rows of the zeroed matrices take no memory: a large start spares copies.
         self.capacity = capacity
         # Every integer accumulator of a flow is one row of a matrix (its float ones, one row of
         # another): a new flow's are set, and an ended flow's gathered, in one operation each.
@@ -298,7 +299,9 @@ class FlowTable:
             iat = self.moments["fwd_iat" if forward else "bwd_iat"]
             iat.merge(Chunk.reduce(ps[has_gap], gap[has_gap]))
             payload = rows.payload[picked]
-            self.moments["fwd_len" if forward else "bwd_len"].merge(Chunk.reduce(ps, payload))
+            self.moments["fwd_len" if forward else "bwd_len"].merge(
+                Chunk.reduce(ps, payload, starts)
+            )
             header = rows.header[picked]
             counts = np.diff(np.append(starts, len(ps)))
             packets[flows] += counts
