@@ -93,48 +93,50 @@ def header(naming: str, *, labelled: bool = False) -> tuple[str, ...]:
 
 # The text of every whole number below 2**16, as a long and as a double: most cells are one.
 _SMALL = 1 << 16
+_ROWS_A_WRITE = 2048
 _PLAIN_LIMIT = 1e7  # Java writes doubles from here on as `d.dddE7`
 _EXACT_LIMIT = 2.0**53  # whole doubles below this are integers whose digits repr would write
 
 
 @cache
-def _small_texts(double: bool) -> Array:
-    """The texts of 0 .. 2**16 - 1 as an object array (built on first use: 10 ms)."""
-    longs = list(map(str, range(_SMALL)))
-    return np.array([text + ".0" for text in longs] if double else longs, dtype=object)
+def _small_texts(double: bool, separator: str) -> Array:
+    """The texts of 0 .. 2**16 - 1, each followed by `separator`, as an object array (built on
+    first use: 10 ms a separator)."""
+    suffix = (".0" if double else "") + separator
+    return np.array([text + suffix for text in map(str, range(_SMALL))], dtype=object)
 
 
-def _cells(values: Array, double: bool) -> Array:
-    """The text of each value (an object array): small whole numbers from a table, the rest
-    formatted once per distinct value (a whole number as an integer, which is faster than a
-    double's repr and gives the same digits below 2**53)."""
+def _cells(values: Array, double: bool, separator: str) -> Array:
+    """The text of each value followed by `separator` (an object array): small whole numbers
+    from a table, the rest formatted once per distinct value (a whole number as an integer,
+    which is faster than a double's repr and gives the same digits below 2**53)."""
     with np.errstate(invalid="ignore"):
         whole = values.astype(np.int64)  # NaN and infinities cast to garbage, unequal
     # One unsigned comparison tests 0 <= whole < 2**16.
     small = (whole.view(np.uint64) < _SMALL) & (whole == values)
-    table = _small_texts(double)
+    table = _small_texts(double, separator)
     if small.all():
         return table[whole]
     cells = table[np.where(small, whole, 0)]
     rest = np.flatnonzero(~small)
     if not double:
-        cells[rest] = _distinct(whole[rest], _longs)
+        cells[rest] = _distinct(whole[rest], _longs, separator)
         return cells
     values, whole = values[rest], whole[rest]
     # Whole doubles Java writes plainly (`-5.0`, `88888.0`) or as `1.2345678E7`.
     exact = (whole == values) & (values > -_PLAIN_LIMIT) & (values < _EXACT_LIMIT)
     if exact.all():
-        cells[rest] = _distinct(whole, _whole_doubles)
+        cells[rest] = _distinct(whole, _whole_doubles, separator)
         return cells
-    cells[rest[exact]] = _distinct(whole[exact], _whole_doubles)
-    cells[rest[~exact]] = _distinct(values[~exact], _doubles)
+    cells[rest[exact]] = _distinct(whole[exact], _whole_doubles, separator)
+    cells[rest[~exact]] = _distinct(values[~exact], _doubles, separator)
     return cells
 
 
-def _distinct(values: Array, texts: Callable[[Array], list[str]]) -> Array:
-    """`texts` of each value, computed once per distinct value."""
+def _distinct(values: Array, texts: Callable[[Array], list[str]], separator: str) -> Array:
+    """`texts` of each value followed by `separator`, computed once per distinct value."""
     distinct, inverse = np.unique(values, return_inverse=True)
-    return np.array(texts(distinct), dtype=object)[inverse]
+    return np.array([text + separator for text in texts(distinct)], dtype=object)[inverse]
 
 
 def _longs(values: Array) -> list[str]:
@@ -181,13 +183,13 @@ class CsvWriter:
         self.columns = header(naming, labelled=labelled)
         canonical = [naming_table.canonical(name) or name for name in self.columns]
         # Both layouts: the identifiers (Destination Port among them: it is also the first
-        # feature), the other features, and cfm's constant Label. One %-format per row.
-        self._identifiers = canonical[: len(_IDENTIFIERS)]
+        # feature), the other features, and cfm's constant Label.
+        identifiers = canonical[: len(_IDENTIFIERS)]
         names = canonical[len(_IDENTIFIERS) :]
         label = names[-1] == naming_table.LABEL_COLUMN
         if label:
             names = names[:-1]
-        assert tuple(self._identifiers) == _IDENTIFIERS, self._identifiers
+        assert tuple(identifiers) == _IDENTIFIERS, identifiers
         assert names == list(FEATURE_NAMES[1:]) or names == [
             name for name in FEATURE_NAMES[1:] if name != "Fwd Header Length.1"
         ]
@@ -201,47 +203,50 @@ class CsvWriter:
     def write(self, batch: FlowBatch, labels: list[str] | None = None) -> None:
         if (labels is not None) != self.labelled:
             raise ValueError("labels go with a writer made with labelled=True, and only there")
+        if labels is not None and len(labels) != len(batch):
+            raise ValueError(f"{len(labels)} labels for {len(batch)} flows")
         if not len(batch):
             return
-        # Column by column (flows share many values), then one join per row.
-        columns = self._identifiers_of(batch)
+        # Column by column (flows share many values), each cell with the separator that follows
+        # it, into a grid of rows; a few thousand rows are then one join and one write (the text
+        # of a large batch is never whole in memory).
         features = batch.features
+        last = len(self._features) - 1 if labels is None and not self._label else -1
+        grid = np.empty((len(batch), len(self._features) + 1 + (last < 0)), dtype=object)
+        grid[:, 0] = self._identifiers_of(batch)
         unguarded: dict[Callable[[Array], Array], Array] = {}  # one mask per guard and batch
         for position, index in enumerate(self._features):
-            cells = _cells(features[:, index], position in self._doubles)
+            separator = "\n" if position == last else ","
+            cells = _cells(features[:, index], position in self._doubles, separator)
             guard = self._guards.get(position)
             if guard is not None:
                 failed = unguarded.get(guard)
                 if failed is None:
                     failed = unguarded[guard] = np.flatnonzero(~guard(features))
-                cells[failed] = "0"
-            columns.append(cells.tolist())
+                cells[failed] = "0" + separator
+            grid[:, position + 1] = cells
         if labels is not None:
-            if len(labels) != len(batch):
-                raise ValueError(f"{len(labels)} labels for {len(batch)} flows")
-            columns.append(labels)
+            grid[:, -1] = [label + "\n" for label in labels]
         elif self._label:
-            columns.append([REFERENCE_LABEL] * len(batch))
-        self.file.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+            grid[:, -1] = REFERENCE_LABEL + "\n"
+        for start in range(0, len(batch), _ROWS_A_WRITE):
+            self.file.write("".join(grid[start : start + _ROWS_A_WRITE].ravel().tolist()))
         self.rows += len(batch)
 
-    def _identifiers_of(self, batch: FlowBatch) -> list[list[str]]:
-        """The identifier columns' cells, in the order the layout writes them."""
-        src, dst = batch.src_ips(), batch.dst_ips()
-        sport = _cells(batch.src_port, False).tolist()
-        dport = _cells(batch.dst_port, False).tolist()
-        protocol = _cells(batch.protocol, False).tolist()
-        cells = {
-            # The reference's Flow ID: `src-dst-srcport-dstport-protocol`.
-            "Flow ID": list(map("-".join, zip(src, dst, sport, dport, protocol, strict=True))),
-            "Source IP": src,
-            "Source Port": sport,
-            "Destination IP": dst,
-            "Destination Port": dport,
-            "Protocol": protocol,
-            "Timestamp": self._timestamp(batch.start_us),
-        }
-        return [cells[name] for name in self._identifiers]
+    def _identifiers_of(self, batch: FlowBatch) -> list[str]:
+        """The identifier cells of each row as one text, the separator after them included:
+        Flow ID (the reference's `src-dst-srcport-dstport-protocol`), Source IP, Source Port,
+        Destination IP, Destination Port, Protocol, Timestamp (the order of both layouts)."""
+        ports = zip(
+            batch.src_ips(),
+            batch.dst_ips(),
+            _cells(batch.src_port, False, "").tolist(),
+            _cells(batch.dst_port, False, "").tolist(),
+            _cells(batch.protocol, False, "").tolist(),
+            self._timestamp(batch.start_us),
+            strict=True,
+        )
+        return [f"{s}-{d}-{sp}-{dp}-{p},{s},{sp},{d},{dp},{p},{t}," for s, d, sp, dp, p, t in ports]
 
     def _timestamp(self, start_us: Array) -> list[str]:
         seconds, inverse = np.unique(start_us // 1_000_000, return_inverse=True)
