@@ -133,39 +133,42 @@ def _cells(values: Array, double: bool, separator: str) -> Array:
     return cells
 
 
-def _distinct(values: Array, texts: Callable[[Array], list[str]], separator: str) -> Array:
+def _distinct(values: Array, texts: Callable[[Array, str], list[str]], separator: str) -> Array:
     """`texts` of each value followed by `separator`, computed once per distinct value."""
     distinct, inverse = np.unique(values, return_inverse=True)
-    return np.array([text + separator for text in texts(distinct)], dtype=object)[inverse]
+    return np.array(texts(distinct, separator), dtype=object)[inverse]
 
 
-def _longs(values: Array) -> list[str]:
-    return list(map(str, values.tolist()))
+def _longs(values: Array, separator: str) -> list[str]:
+    return [f"{value}{separator}" for value in values.tolist()]
 
 
-def _whole_doubles(values: Array) -> list[str]:
+def _whole_doubles(values: Array, separator: str) -> list[str]:
     """`Double.toString` of whole numbers from -1e7 (exclusive) to 2**53 (exclusive), given as
-    int64: `-5.0`, `88888.0`, and from 1e7 on `1.2345678E7`."""
-    texts = [text + ".0" for text in map(str, values.tolist())]
+    int64: `-5.0`, `88888.0`, and from 1e7 on `1.2345678E7`; each followed by `separator`."""
+    texts = [f"{value}.0{separator}" for value in values.tolist()]
     for i in np.flatnonzero(values >= _PLAIN_LIMIT).tolist():
-        digits = texts[i][:-2]
-        texts[i] = f"{digits[0]}.{digits[1:].rstrip('0') or '0'}E{len(digits) - 1}"
+        digits = str(values[i])
+        texts[i] = f"{digits[0]}.{digits[1:].rstrip('0') or '0'}E{len(digits) - 1}{separator}"
     return texts
 
 
-def _doubles(values: Array) -> list[str]:
-    """`Double.toString` of each value: repr, but for the magnitudes Java writes otherwise."""
-    texts = list(map(repr, values.tolist()))
+def _doubles(values: Array, separator: str) -> list[str]:
+    """`Double.toString` of each value followed by `separator`: repr, but for the magnitudes
+    Java writes otherwise."""
+    floats = values.tolist()
+    texts = [f"{value!r}{separator}" for value in floats]
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
         plain = ((magnitude >= 1e-3) & (magnitude < _PLAIN_LIMIT)) | (values == 0)
         # Rates: positive, from 1e7 to 1e16, where repr is `WHOLE.FRACTION`.
         large = (values >= _PLAIN_LIMIT) & (values < 1e16)
-    at = np.flatnonzero(large).tolist()
-    for i, (whole, _, fraction) in zip(at, [texts[i].partition(".") for i in at], strict=True):
-        texts[i] = f"{whole[0]}.{(whole[1:] + fraction).rstrip('0') or '0'}E{len(whole) - 1}"
+    for i in np.flatnonzero(large).tolist():
+        whole, _, fraction = repr(floats[i]).partition(".")
+        digits = (whole[1:] + fraction).rstrip("0") or "0"
+        texts[i] = f"{whole[0]}.{digits}E{len(whole) - 1}{separator}"
     for i in np.flatnonzero(~plain & ~large).tolist():
-        texts[i] = java_double(float(values[i]))
+        texts[i] = java_double(floats[i]) + separator
     return texts
 
 
