@@ -1,6 +1,7 @@
 """`ids-inference flows`: capture files or a network interface to a CSV of flow records.
 
     ids-inference flows PCAP... -o OUT.csv [--names cicids2017|cicflowmeter]
+    tcpdump -w - ... | ids-inference flows - -o OUT.csv
     ids-inference flows --interface IF [--filter BPF] -o OUT.csv
     ids-inference flows rec.pcap -o rec.csv --label ATTACK --attacker 127.0.0.1 \
         --victim 127.0.0.2:1-1024 [--from TIME] [--until TIME] [--label ...]
@@ -40,7 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn packets into flow records with CICIDS2017's 78 features, computed as "
         "CICFlowMeter (the tool that made CICIDS2017) computes them.",
     )
-    parser.add_argument("pcaps", nargs="*", metavar="PCAP", help="pcap or pcapng files")
+    parser.add_argument(
+        "pcaps",
+        nargs="*",
+        metavar="PCAP",
+        help="pcap or pcapng files; - reads standard input (a pipe)",
+    )
     parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
     parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
     parser.add_argument(
