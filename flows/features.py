@@ -185,7 +185,9 @@ def compute(table: FlowTable, slots: Array) -> Array:
         "Idle Min": idle_min,
     }
     assert tuple(columns) == FEATURE_NAMES
-    matrix = np.empty((len(slots), len(FEATURE_NAMES)))
+    # Column-major: each column is written whole (row-major, 78 strided writes cost 15% of the
+    # meter), and the CSV writer reads whole columns.
+    matrix = np.empty((len(slots), len(FEATURE_NAMES)), order="F")
     for i, values in enumerate(columns.values()):
         matrix[:, i] = values
     return matrix
