@@ -13,7 +13,9 @@ in that conversation keeps it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 
@@ -145,9 +147,8 @@ class FlowMeter:
         written = slots[kept]
         self.counts.single_packet_flows += len(slots) - len(written)
         self.counts.flows += len(written)
-        for reason, keep in zip(reasons, kept.tolist(), strict=True):
-            if keep:
-                self.counts.ended[reason] += 1
+        for reason, count in Counter(compress(reasons, kept.tolist())).items():
+            self.counts.ended[reason] += count
         batch = FlowBatch(
             family=table.family[written].astype(np.uint8),
             src_hi=table.src_hi[written].astype(np.uint64),
@@ -178,7 +179,7 @@ class FlowMeter:
         table = self.table
 
         # The state each conversation starts the chunk in.
-        open_slot = [self._open.get(key, -1) for key in talks.keys]
+        open_slot = list(map(self._open.get, talks.keys, repeat(-1)))
         slot_array = np.array(open_slot, np.int64)
         is_open = slot_array >= 0
         known = slot_array[is_open]
@@ -317,11 +318,10 @@ class FlowMeter:
         table.start[slots[is_open]] = np.array(state.start, np.int64)[is_open]
         table.fwd_fins[slots[is_open]] = np.array(state.fins, np.int64)[is_open]
         opened = self._open
-        for key, slot in zip(talks.keys, state.slot, strict=True):
-            if slot >= 0:
-                opened[key] = slot
-            else:
-                opened.pop(key, None)
+        keep = is_open.tolist()
+        opened.update(zip(compress(talks.keys, keep), compress(state.slot, keep), strict=True))
+        for key in compress(talks.keys, (~is_open).tolist()):
+            opened.pop(key, None)
 
 
 _COLUMNS = (
