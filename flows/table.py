@@ -118,6 +118,14 @@ _OPENED[_INDEX["fwd_header_min"]] = EMPTY_LOW
 for _name in _MOMENTS:
     _OPENED[_INDEX[f"{_name}_low"]] = EMPTY_LOW
     _OPENED[_INDEX[f"{_name}_high"]] = EMPTY_HIGH
+_OPENED_VALUES = [*_OPENED.tolist(), *[0.0] * len(_MOMENTS)]  # and the float matrix's m2
+
+
+def _grown(matrix: Array, capacity: int) -> Array:
+    """A column-major copy of `matrix` with `capacity` rows, the new ones zeros."""
+    grown = np.zeros((capacity, matrix.shape[1]), matrix.dtype, order="F")
+    grown[: len(matrix)] = matrix
+    return grown
 
 
 class FlowTable:
@@ -127,9 +135,11 @@ class FlowTable:
         # Untouched rows of the zeroed matrices take no memory: a large start spares copies.
         self.capacity = capacity
         # Every integer accumulator of a flow is one row of a matrix (its float ones, one row of
-        # another): a new flow's are set, and an ended flow's gathered, in one operation each.
-        self.matrix = np.zeros((capacity, len(_COLUMNS)), np.int64)
-        self.m2 = np.zeros((capacity, len(_MOMENTS)))
+        # another): a new flow's are set in one operation. The matrices are column-major: each
+        # accumulator's column is contiguous (128 KiB for 16,384 flows), so the scattered reads
+        # and writes of a chunk's flows, and the gathers of ended flows, stay in cache.
+        self.matrix = np.zeros((capacity, len(_COLUMNS)), np.int64, order="F")
+        self.m2 = np.zeros((capacity, len(_MOMENTS)), order="F")
         self.orient = np.zeros(capacity, np.bool_)  # the source is the conversation's endpoint A
         self.ip_equal = np.zeros(capacity, np.bool_)  # both ends share an address
         self.live = np.zeros(capacity, np.bool_)
@@ -142,6 +152,8 @@ class FlowTable:
     def _views(self) -> None:
         """Name the matrices' columns (again, after they grow)."""
         matrix = self.matrix
+        self._columns: list[Array] = [matrix[:, i] for i in range(len(_COLUMNS))]
+        self._columns += [self.m2[:, i] for i in range(len(_MOMENTS))]
         self.ints: dict[str, Array] = {name: matrix[:, _INDEX[name]] for name in _INT_COLUMNS}
         first = _INDEX[_FLAG_COLUMNS[0]]
         self.flag_counts = matrix[:, first : first + 8]
@@ -179,8 +191,8 @@ class FlowTable:
             return
         capacity = max(self._next, 2 * self.capacity)
         extra = capacity - self.capacity
-        self.matrix = np.concatenate((self.matrix, np.zeros((extra, len(_COLUMNS)), np.int64)))
-        self.m2 = np.concatenate((self.m2, np.zeros((extra, len(_MOMENTS)))))
+        self.matrix = _grown(self.matrix, capacity)
+        self.m2 = _grown(self.m2, capacity)
         self.orient = np.concatenate((self.orient, np.zeros(extra, np.bool_)))
         self.ip_equal = np.concatenate((self.ip_equal, np.zeros(extra, np.bool_)))
         self.live = np.concatenate((self.live, np.zeros(extra, np.bool_)))
@@ -190,8 +202,7 @@ class FlowTable:
 
     def gather(self, slots: Array) -> dict[str, Array]:
         """The integer accumulators of the flows in `slots`, by name."""
-        rows = self.matrix[slots]
-        return {name: rows[:, _INDEX[name]] for name in _INT_COLUMNS}
+        return {name: column[slots] for name, column in self.ints.items()}
 
     def release(self, slots: Array) -> None:
         """Forget ended flows and make their slots free."""
@@ -202,8 +213,9 @@ class FlowTable:
         """Start new flows: zeroed accumulators, their identity and start time. `keys`: their
         conversations' keys (an object array)."""
         self.reserve()
-        self.matrix[slots] = _OPENED
-        self.m2[slots] = 0.0
+        # Column by column: each write stays within one contiguous column.
+        for column, value in zip(self._columns, _OPENED_VALUES, strict=True):
+            column[slots] = value
         for name, values in identity.items():
             if name in self.ints:
                 self.ints[name][slots] = values
