@@ -28,8 +28,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, field_validator
 
-from benchmarks.pickles import PickleSet, load_pickle_set
-from models.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES, PickleSet, load_pickle_set
 
 SERVICE_NAME = "Network Intrusion Detection API"
 SERVICE_VERSION = "1.0.0"
@@ -84,13 +83,15 @@ def predict_one(pickles: PickleSet, flow: FlowFeatures) -> PredictionResponse:
     prediction = model.predict(scaled)
     probabilities = model.predict_proba(scaled)[0]
     label = pickles.label_encoder.inverse_transform(prediction)[0]
-    class_names = pickles.label_encoder.inverse_transform(model.classes_)
     inference_time_ms = (time.time() - start) * 1000
     return PredictionResponse(
         prediction=str(label),
         confidence=float(np.max(probabilities)),
+        # The encoder's classes name predict_proba's columns (the models predict 0..n-1,
+        # checked when the set is loaded): no second inverse_transform, as the old service.
         probabilities={
-            str(name): float(p) for name, p in zip(class_names, probabilities, strict=True)
+            str(name): float(p)
+            for name, p in zip(pickles.label_encoder.classes_, probabilities, strict=True)
         },
         model_used=flow.model_name,
         inference_time_ms=inference_time_ms,

@@ -25,9 +25,8 @@ from pathlib import Path
 from benchmarks.compute import run_compute, run_large_batches
 from benchmarks.footprint import Footprint, Request, measure_footprint
 from benchmarks.http_suite import baseline_spec, run_http, server_spec
-from benchmarks.machine import describe_machine, library_versions
+from benchmarks.machine import describe_machine, git_revision, library_versions
 from benchmarks.payloads import JSON, single_json
-from benchmarks.pickles import load_pickle_set
 from benchmarks.plots import plot_batch_scaling, plot_forest_scaling
 from benchmarks.prepare import PROJECT_ROOT, Prepared, convert, find_data, prepare
 from benchmarks.report import render, summary_table
@@ -35,7 +34,7 @@ from benchmarks.results import Results
 from benchmarks.scaling import run_forest_scaling
 from benchmarks.settings import PARTS, Settings, make_settings
 from benchmarks.wrk import INSTALL_HINT, Payload
-from models.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES, load_pickle_set
 
 
 def parse_parts(text: str) -> tuple[str, ...]:
@@ -220,13 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         work_dir=args.work or args.out / "tmp",
         threads=args.threads,
     )
+    revision = git_revision()  # before the run writes anything into the checkout
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now().astimezone()
     print("benchmarks: training and converting the models...", file=sys.stderr, flush=True)
     prepared = prepare(
         settings.work_dir, settings.data_dir, settings.synthetic_rows, reuse=args.reuse
     )
-    results = Results(started, settings, describe_machine(), library_versions(), prepared.data)
+    results = Results(
+        started, settings, describe_machine(), library_versions(), prepared.data, revision
+    )
     ok = run_parts(settings, prepared, results)
     report = write_outputs(results, settings.out_dir)
     print("\n".join(summary_table(results)))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pickles import PickleSet
 from benchmarks.predictors import Prediction, Predictor, Rows, latest_onnx, predictors_for
 from benchmarks.timing import Budget, interleaved
+from models.pickle_set import PickleSet
 
 BATCH_SIZES = (1, 10, 100, 1_000, 10_000)
 # Large batches are also measured at each of these thread counts (onnxruntime's intra-op threads

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
 LIBRARIES = (
     "numpy",
     "scikit-learn",
     "xgboost-cpu",
     "onnx",
     "onnxruntime",
-    "skl2onnx",
-    "onnxmltools",
     "starlette",
     "uvicorn",
     "uvloop",
@@ -92,3 +92,19 @@ def library_versions() -> dict[str, str]:
     else:
         versions["wrk"] = "not installed"
     return versions
+
+
+def git_revision(checkout: Path = CHECKOUT) -> str:
+    """The commit the code ran from, `+changes` when the checkout differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if not commit:
+        return "unknown (not a git checkout)"
+    # Untracked files count: a new module changes what ran as much as an edited one.
+    return commit + ("+changes" if git("status", "--porcelain") else "")

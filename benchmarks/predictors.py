@@ -27,7 +27,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from benchmarks.pickles import PickleSet
+from models.pickle_set import PickleSet
 from server.model import load_model, session_options
 
 Rows = NDArray[np.float64]

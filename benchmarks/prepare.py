@@ -6,7 +6,6 @@ benchmark measures what the product ships.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks import shared
 from benchmarks.predictors import Rows
 from models.pickle_set import MODEL_FILES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data" / "cicids2017"
 ROW_SEED = 7  # not the training generator's seed: benchmark rows are fresh synthetic flows
 
 
@@ -42,7 +41,7 @@ def find_data(explicit: Path | None) -> Path | None:
         if not explicit.is_dir():
             raise PrepareError(f"--data {explicit}: not a folder")
         return explicit
-    folder = Path(os.environ.get("CICIDS2017_DIR", DEFAULT_DATA))
+    folder = shared.cicids2017_dir()
     return folder if folder.is_dir() and any(folder.glob("*.csv")) else None
 
 

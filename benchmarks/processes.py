@@ -1,10 +1,12 @@
-"""Servers under test as child processes: free ports, CPU pinning, readiness, memory from /proc."""
+"""Servers under test as child processes: free ports, CPU pinning, readiness, signals, memory
+from /proc."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,6 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from signal import SIGTERM
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServiceError(RuntimeError):
@@ -88,8 +93,114 @@ def _pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def _tail(log_file: Path, lines: int = 20) -> str:
-    return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+class ServerProcess:
+    """A server as a child process listening on `port` of 127.0.0.1.
+
+    Its output (stdout and stderr together) goes to `log_file`: a pipe nobody reads would fill
+    up and stall a server that logs every request, and the file lets a test read every line.
+    The one helper that tests, benchmarks and the reliability suite start servers with.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_file: Path,
+        *,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        ready_path: str = "/v2/health/ready",
+        cpu: int | None = None,
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_file = log_file
+        self.ready_path = ready_path
+        with log_file.open("wb") as log:
+            self.started_at = time.perf_counter()
+            self.process = subprocess.Popen(
+                list(argv),
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # the child and every thread it makes stay on `cpu`
+                preexec_fn=None if cpu is None else lambda: _pin(cpu),
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_ready(self, timeout_s: float = 60.0) -> float:
+        """Wait for the first 200 from the ready route; returns the seconds since the spawn
+        (interpreter start, imports, model loading, binding the socket, as an operator sees it)."""
+        url = self.url + self.ready_path
+        while time.perf_counter() - self.started_at < timeout_s:
+            if self.process.poll() is not None:
+                raise ServiceError(
+                    f"{url} exited with {self.process.returncode} before ready:\n{self.tail()}"
+                )
+            try:
+                if http(url, timeout_s=1.0).status == 200:
+                    return time.perf_counter() - self.started_at
+            except OSError:
+                pass
+            time.sleep(0.002)
+        raise ServiceError(f"{url} not ready after {timeout_s:.0f} s:\n{self.tail()}")
+
+    def output(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def rss(self) -> int:
+        return rss_bytes(self.pid)
+
+    def signal(self, number: int = SIGTERM) -> float:
+        """Send a signal; returns the monotonic time just before it was sent."""
+        sent_at = time.monotonic()
+        self.process.send_signal(number)
+        return sent_at
+
+    def wait_exit(self, timeout_s: float = 60.0) -> int:
+        return self.process.wait(timeout=timeout_s)
+
+    def stop(self, how: int = SIGTERM, timeout_s: float = 30.0) -> tuple[int, str]:
+        """Signal the server (unless it has ended), SIGKILL it after `timeout_s`; returns its
+        exit status and output."""
+        if self.process.poll() is None:
+            self.process.send_signal(how)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.process.returncode, self.output()
+
+
+def python_server(
+    env: Mapping[str, str], log_file: Path, args: Sequence[str] = ()
+) -> ServerProcess:
+    """`python -m server` with `env` on top of this environment, on a free loopback port; not
+    yet ready. Only the address is forced (a log level of our own would override the caller's)."""
+    port = free_port()
+    address = {"IDS_HOST": "127.0.0.1", "IDS_PORT": str(port)}
+    argv = [sys.executable, "-m", "server", *args]
+    return ServerProcess(argv, log_file, port=port, env={**env, **address})
+
+
+@contextmanager
+def serving(
+    env: Mapping[str, str], log_file: Path, args: Sequence[str] = (), timeout_s: float = 60.0
+) -> Iterator[ServerProcess]:
+    """A ready `python -m server`; stopped (SIGTERM, then SIGKILL after 30 s) on the way out."""
+    server = python_server(env, log_file, args)
+    try:
+        server.wait_ready(timeout_s)
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager
@@ -100,45 +211,12 @@ def started(
     cpu: int | None = None,
     timeout_s: float = 120.0,
 ) -> Iterator[Running]:
-    """Start the server, wait until its ready route answers 200, stop it on the way out.
-
-    `ready_s` runs from just before the process is spawned to the first 200: interpreter start,
-    imports, model loading and binding the socket, as an operator would see it.
-    """
-    base_url = f"http://127.0.0.1:{spec.port}"
-    with log_file.open("wb") as log:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            list(spec.argv),
-            env={**os.environ, **spec.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: _pin(cpu),  # the child and every thread it makes stay on `cpu`
-        )
-        try:
-            ready_s = _wait_ready(process, base_url + spec.ready_path, start, timeout_s, log_file)
-            yield Running(spec.name, process.pid, base_url, ready_s)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(
-    process: subprocess.Popen[bytes], url: str, start: float, timeout_s: float, log_file: Path
-) -> float:
-    while time.perf_counter() - start < timeout_s:
-        if process.poll() is not None:
-            raise ServiceError(
-                f"{url} exited with {process.returncode} before ready:\n{_tail(log_file)}"
-            )
-        try:
-            if http(url, timeout_s=1.0).status == 200:
-                return time.perf_counter() - start
-        except OSError:
-            pass
-        time.sleep(0.002)
-    raise ServiceError(f"{url} not ready after {timeout_s:.0f} s:\n{_tail(log_file)}")
+    """Start the server, wait until its ready route answers 200, stop it on the way out."""
+    server = ServerProcess(
+        spec.argv, log_file, port=spec.port, env=spec.env, ready_path=spec.ready_path, cpu=cpu
+    )
+    try:
+        ready_s = server.wait_ready(timeout_s)
+        yield Running(spec.name, server.pid, server.url, ready_s)
+    finally:
+        server.stop(timeout_s=10)

@@ -216,9 +216,14 @@ def _scaling(results: Results) -> list[str]:
     lines = ["## Scaling", ""]
     lines += [f"![{plot.stem}]({plot.name})" for plot in results.plots]
     lines.append("")
-    if results.batch_scaling:
-        lines += ["Cost against batch size:", ""]
-        lines += table(COMPUTE_HEADER, _compute_rows(results.batch_scaling))
+    # The plot shows every batch size; the table only those the compute section does not hold.
+    beyond = [m for m in results.batch_scaling if m not in results.compute]
+    if beyond:
+        shown = "Cost against batch size"
+        if len(beyond) < len(results.batch_scaling):
+            shown += " beyond the batch sizes of the compute section above"
+        lines += [f"{shown}:", ""]
+        lines += table(COMPUTE_HEADER, _compute_rows(beyond))
     if results.forest_scaling:
         lines += ["Random forest size (unlimited depth):", ""]
         forests = results.forest_scaling
@@ -264,6 +269,8 @@ def render(results: Results) -> str:
         "Pickle baseline (the old FastAPI service's design) against the ONNX artifacts and "
         "server, measured side by side in one run. Ratios are the figures to read: absolute "
         "times drift on shared hardware.",
+        "",
+        f"Code: ids-inference at revision `{results.revision}`.",
         "",
         "## Summary",
         "",

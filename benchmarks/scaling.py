@@ -18,10 +18,9 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 from benchmarks.compute import Measurement, compare, take_rows
-from benchmarks.pickles import PickleSet, load_pickle_set
 from benchmarks.predictors import Rows, latest_onnx, predictors_for
 from benchmarks.timing import Budget
-from models.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES, PickleSet, load_pickle_set
 
 SCALING_BATCHES = (1, 10, 100, 1_000, 10_000, 100_000)
 FOREST_SIZES = (10, 30, 100, 300, 1000)

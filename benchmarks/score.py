@@ -37,16 +37,15 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from benchmarks.machine import describe_machine, library_versions
-from benchmarks.pickles import PickleSet, load_pickle_set
 from benchmarks.prepare import PROJECT_ROOT, find_data, prepare
 from benchmarks.score_report import render
 from models.features import FEATURE_NAMES
 from models.make_csv import write_synthetic_csv
+from models.pickle_set import PickleSet, load_pickle_set
 from score.layout import locate
 from score.models import ModelSpec, load_models
 from score.run import BATCH_ROWS, CHUNK_ROWS
-from score.scoring import predict
-from server.model import Model
+from server.model import Model, predict_in_batches
 
 MODELS = ("random_forest", "xgboost", "decision_tree")
 COMPUTE_ROWS = 200_000  # rows the in-process compute runs over (tree cost is per row)
@@ -226,7 +225,7 @@ def compute(
 
     def run(loaded: Model, part: np.ndarray[Any, Any]) -> None:
         for start in range(0, len(part), CHUNK_ROWS):
-            predict(loaded, part[start : start + CHUNK_ROWS], BATCH_ROWS)
+            predict_in_batches(loaded, part[start : start + CHUNK_ROWS], BATCH_ROWS)
 
     run(wide, rows[:CHUNK_ROWS])  # warm
     start, cpu = time.perf_counter(), time.process_time()

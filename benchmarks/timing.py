@@ -51,10 +51,6 @@ class Timing:
     def p99_s(self) -> float:
         return float(np.percentile(self.samples_ns, 99)) / 1e9
 
-    def per_second(self, items: int) -> float:
-        """Items (rows, requests) per second at the median call time."""
-        return items / self.median_s
-
 
 def _time_call(call: Callable[[], object]) -> int:
     start = time.perf_counter_ns()

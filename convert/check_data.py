@@ -3,17 +3,17 @@ flows by default."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from convert.errors import CheckDataError
 from flows.columns import NameLookup
+from models.dataset import load_flows
 from models.features import FEATURE_NAMES
+from models.synthetic import generate_flows
 
 SYNTHETIC_ROWS = 20_000
 SYNTHETIC_SEED = 7
@@ -54,22 +54,11 @@ def _in_model_order(
     return features[:, [index for index in found if index is not None]]
 
 
-def _training_room(module: str) -> Any:
-    """A module of the training room (`models/`), which reads and generates flows."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        raise CheckDataError(
-            f"check data needs {module} (the training room's flow reader), which is not installed"
-        ) from error
-
-
 def read_check_data(paths: Sequence[Path], feature_names: Sequence[str]) -> CheckData:
     """Every row of the given flow CSV files and folders, values as written; their columns may
     be named as CICIDS2017, CICFlowMeter or CSE-CIC-IDS2018 name them (`flows.columns`)."""
-    dataset = _training_room("models.dataset")
     try:
-        flows = dataset.load_flows([str(p) for p in paths])
+        flows = load_flows([str(p) for p in paths])
     except (OSError, ValueError) as error:  # the reader's errors are ValueErrors
         raise CheckDataError(f"check data: {error}") from error
     if len(flows) == 0:
@@ -88,6 +77,6 @@ def synthetic_check_data(
     feature_names: Sequence[str], rows: int = SYNTHETIC_ROWS, seed: int = SYNTHETIC_SEED
 ) -> CheckData:
     """Synthetic CICIDS2017-like flows, raw (with the generator's inf and NaN values)."""
-    flows = _training_room("models.synthetic").generate_flows(rows, seed=seed)
+    flows = generate_flows(rows, seed=seed)
     features = _in_model_order(flows.features, FEATURE_NAMES, feature_names)
     return CheckData.from_array(features, f"synthetic:{rows}")

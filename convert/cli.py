@@ -14,10 +14,10 @@ from pathlib import Path
 from convert.check_data import SYNTHETIC_ROWS, CheckData, read_check_data, synthetic_check_data
 from convert.conversion import Converted, convert_model, publish
 from convert.errors import ConvertError
-from convert.pickle_set import PickleSet, load_pickle_set, read_model
+from convert.pickle_set import load_pickle_set, read_model
 from convert.repository import BATCH_FILE, check_free, next_version
 from convert.tree_model import TreeModel
-from models.pickle_set import MODEL_FILES
+from models.pickle_set import MODEL_FILES, PickleSet, PickleSetError
 
 PROG = "ids-inference convert"
 COLUMNS = (
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         pickle_set, models, version, check = _prepare(args)
-    except ConvertError as error:
+    except (ConvertError, PickleSetError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     shown = ", ".join(check.names[:2]) + (

@@ -23,10 +23,10 @@ from convert.parity import (
     graph_answers,
     pickle_answers,
 )
-from convert.pickle_set import PickleSet
 from convert.repository import write_version
 from convert.tree_model import TreeModel
 from convert.triton import triton_config
+from models.pickle_set import PickleSet
 
 
 @dataclass(frozen=True)

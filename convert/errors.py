@@ -7,10 +7,6 @@ class ConvertError(Exception):
     """A problem with the input that the user can fix; `str(error)` is one line."""
 
 
-class PickleSetError(ConvertError):
-    """The models folder does not hold a usable six-file pickle set."""
-
-
 class UnsupportedModelError(ConvertError):
     """A model the converter cannot turn into an exact graph."""
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import onnx
 
-from convert.pickle_set import PickleSet
 from convert.repository import BATCH_FILE, MODEL_FILE
 from convert.tree_model import TreeModel
+from models.pickle_set import PickleSet
 
 SCHEMA = 1
 # The batch graph sums inside the tree operator, in the trees' order on one thread only.

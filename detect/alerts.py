@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from detect.categories import category
+from detect.connections import Continuations
 from detect.verdicts import Verdicts
 from flows.records import FlowBatch
 from models.features import FEATURE_NAMES
@@ -56,12 +57,19 @@ def eve_time(time_us: int) -> str:
 
 
 def alerts(
-    batch: FlowBatch, verdicts: Verdicts, model: str, version: str, classes: tuple[str, ...]
+    batch: FlowBatch,
+    verdicts: Verdicts,
+    model: str,
+    version: str,
+    classes: tuple[str, ...],
+    continued: Continuations | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The alert of every flow of `batch` whose label is not BENIGN, in the batch's order."""
+    """The alert of every flow of `batch` whose label is not BENIGN, in the batch's order. A flow
+    in `continued` (a connection's end judged as its connection) says which flow that was."""
     flagged = [i for i, label in enumerate(verdicts.labels) if label != BENIGN]
     if not flagged:
         return
+    parents = dict(zip(continued.rows, continued.parents, strict=True)) if continued else {}
     flow_ids = batch.flow_ids()
     src_ips, dst_ips = batch.src_ips(), batch.dst_ips()
     starts = batch.start_us.tolist()
@@ -75,6 +83,18 @@ def alerts(
         kind = category(label)
         start = starts[i]
         end = start + max(int(durations[i]), 0)
+        verdict: dict[str, Any] = {
+            "model": model,
+            "model_version": version,
+            "probabilities": {
+                name: round(p, 6) for name, p in zip(classes, probabilities[i], strict=True)
+            },
+            "flow": flow_ids[i],
+        }
+        if i in parents:
+            # EVE readers correlate on flow_id: the alert names the flow whose verdict it carries
+            flow, flow_start = parents[i]
+            verdict["verdict_of"] = {"flow_id": flow_number(flow, flow_start), "flow": flow}
         yield {
             "timestamp": eve_time(end),
             "flow_id": flow_number(flow_ids[i], start),
@@ -98,14 +118,7 @@ def alerts(
                 "pkts_toclient": int(bwd[i]),
                 "start": eve_time(start),
             },
-            "ids_inference": {
-                "model": model,
-                "model_version": version,
-                "probabilities": {
-                    name: round(p, 6) for name, p in zip(classes, probabilities[i], strict=True)
-                },
-                "flow": flow_ids[i],
-            },
+            "ids_inference": verdict,
         }
 
 

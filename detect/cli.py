@@ -2,51 +2,45 @@
 
     ids-inference detect PCAP... [--alerts FILE] [--model NAME] [--server URL]
     ids-inference detect --interface IF [--filter BPF] [--alerts FILE]
+    ids-inference detect ... [--flow-timeout S] [--activity-timeout S] [--per-flow]
 
 Flows come from the flow meter (`flows/`), verdicts from an ONNX artifact run in-process by
 onnxruntime or from a running server (`--server`, v2 binary batches). Every flow not judged
-BENIGN becomes one EVE JSON alert line (`--alerts`, `-` for stdout); a table of flows per label
+BENIGN becomes one EVE JSON alert line; a connection's end (the bare flow the meter makes of the
+packets after a FIN) takes the verdict of its connection unless `--per-flow`
+(`detect.connections`) (`--alerts`, `-` for stdout); a table of flows per label
 and the top talkers of each goes to stderr at the end. Files: a progress line, and the alerts
 written under a temporary name renamed when the run succeeds. Live: each batch of alerts is
-written and flushed as its flows end; SIGINT or SIGTERM ends the capture, the open flows are
-scored and their alerts written, and the command exits 0.
+written and flushed as its flows end (within a second of the end, timed-out flows included);
+SIGINT or SIGTERM ends the capture, the open flows are scored and their alerts written, and the
+command exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from detect.alerts import AlertWriter, alerts
+from detect.connections import ConnectionVerdicts
 from detect.errors import DetectError
 from detect.local import LocalScorer
 from detect.remote import RemoteScorer
 from detect.summary import Summary
 from detect.verdicts import Scorer
 from flows.errors import FlowsError
-from flows.packets import PacketBatch
+from flows.inputs import add_arguments, check_arguments, open_stream
 from flows.stream import FlowStream
+from server.settings import default_artifacts, default_model
 
-# The server's defaults, so that detect and the server answer alike unless told otherwise.
-ARTIFACTS_VARIABLES = ("IDS_ARTIFACTS_PATH", "ARTIFACTS_PATH")
-MODEL_VARIABLE = "IDS_DEFAULT_MODEL"
-DEFAULT_ARTIFACTS = "artifacts"
-DEFAULT_MODEL = "random_forest"
 PROGRESS_EVERY_S = 0.5
-
-
-def _default_artifacts() -> Path:
-    found = next((os.environ[v] for v in ARTIFACTS_VARIABLES if os.environ.get(v, "").strip()), "")
-    return Path(found.strip() or DEFAULT_ARTIFACTS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,9 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Score the flows of capture files or a live interface with a model and write "
         "an EVE JSON alert for every flow not judged BENIGN.",
     )
-    parser.add_argument("pcaps", nargs="*", metavar="PCAP", help="pcap or pcapng files")
-    parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
-    parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
+    add_arguments(parser)
     parser.add_argument(
         "--artifacts",
         type=Path,
@@ -69,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         default=None,
         metavar="NAME",
-        help=f"the model to judge with, at its latest version (default: IDS_DEFAULT_MODEL, else "
-        f"{DEFAULT_MODEL}: the model the server answers with when a request names none)",
+        help="the model to judge with, at its latest version (default: IDS_DEFAULT_MODEL, else "
+        "random_forest: the model the server answers with when a request names none)",
     )
     parser.add_argument(
         "--server",
@@ -81,18 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--alerts", metavar="FILE", help="write EVE JSON alert lines to FILE; - for stdout"
     )
+    parser.add_argument(
+        "--per-flow",
+        action="store_true",
+        help="judge every flow by the model alone; by default a connection's end (the packets "
+        "after a FIN, no SYN, no payload) takes the verdict of the connection it ends",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     return parser
-
-
-def _open_capture(interface: str, bpf: str | None) -> tuple[FlowStream, Any]:
-    """The capture, opened now so that a missing privilege, an unknown interface or a bad
-    filter stop the command before anything is written; and the flow stream over it."""
-    # The capture library loads only when capturing.
-    live = importlib.import_module("flows.live")
-    capture = live.LiveCapture(interface, bpf)
-    batches: Iterator[PacketBatch] = iter(capture)
-    return FlowStream(batches, live=True, skipped=capture.skipped), capture
 
 
 class _Progress:
@@ -126,19 +114,16 @@ class _Progress:
 
 
 def _scorer(args: argparse.Namespace) -> Scorer:
-    model = args.model or os.environ.get(MODEL_VARIABLE, "").strip() or DEFAULT_MODEL
+    model = args.model or default_model()
     if args.server:
         return RemoteScorer(args.server, model)
-    return LocalScorer(args.artifacts or _default_artifacts(), model)
+    return LocalScorer(args.artifacts or default_artifacts(), model)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if bool(args.pcaps) == bool(args.interface):
-        parser.error("give capture files, or --interface (not both)")
-    if args.filter and not args.interface:
-        parser.error("--filter applies to --interface only")
+    check_arguments(parser, args)
     if args.server and args.artifacts:
         parser.error("--artifacts and --server exclude each other (the server has its own)")
     try:
@@ -147,14 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ids-inference detect: {error}", file=sys.stderr)
         return 1
     live = args.interface is not None
-    capture = None
+    try:
+        stream, capture = open_stream(args)
+    except FlowsError as error:
+        scorer.close()
+        print(f"ids-inference detect: {error}", file=sys.stderr)
+        return 1
     if live:
-        try:
-            stream, capture = _open_capture(args.interface, args.filter)
-        except FlowsError as error:
-            scorer.close()
-            print(f"ids-inference detect: {error}", file=sys.stderr)
-            return 1
         print(
             f"detect: capturing on {args.interface}"
             + (f" ({args.filter})" if args.filter else "")
@@ -162,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    else:
-        stream = FlowStream([Path(p) for p in args.pcaps])
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stream.stop()
@@ -172,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = Summary()
     began = time.monotonic()
     try:
-        written = _run(stream, scorer, summary, args.alerts, live, not args.quiet)
+        connections = None if args.per_flow else ConnectionVerdicts()
+        written = _run(stream, scorer, connections, summary, args.alerts, live, not args.quiet)
     except (DetectError, FlowsError) as error:
         print(f"ids-inference detect: {error}", file=sys.stderr)
         return 1
@@ -196,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,})",
         file=sys.stderr,
     )
+    if connections is not None and connections.taken:
+        print(
+            f"detect: {connections.taken:,} connection ends took their connection's verdict "
+            f"({connections.changed:,} unlike the model's own verdict on them; --per-flow keeps "
+            "the model's)",
+            file=sys.stderr,
+        )
     print(summary.table(), file=sys.stderr)
     if stream.errors:
         for damage in stream.errors:
@@ -212,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(
     stream: FlowStream,
     scorer: Scorer,
+    connections: ConnectionVerdicts | None,
     summary: Summary,
     output: str | None,
     live: bool,
@@ -234,10 +225,20 @@ def _run(
         shown = _Progress(stream, progress and not live)
         for batch in stream:
             verdicts = scorer.score(batch.features)
+            continued = None
+            if connections is not None:
+                verdicts, continued = connections.apply(batch, verdicts)
             summary.add(batch, verdicts)
             if writer is not None:
                 writer.write(
-                    alerts(batch, verdicts, scorer.name, scorer.version, scorer.class_labels)
+                    alerts(
+                        batch,
+                        verdicts,
+                        scorer.name,
+                        scorer.version,
+                        scorer.class_labels,
+                        continued,
+                    )
                 )
             shown.update(summary.flows, writer.written if writer else 0)
         shown.done()

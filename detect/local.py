@@ -1,5 +1,6 @@
-"""Scoring in-process: the artifact loaded by the server's own loader (manifest, sha256,
-signature and a probe run checked), run by onnxruntime; no pickle, no scikit-learn."""
+"""Scoring in-process: the artifact opened by the server's own loader (manifest, sha256,
+signature and a probe run checked) and run through the function `ids-inference score` and its
+Spark function run too (`server.model.predict_in_batches`); no pickle, no scikit-learn."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from detect.errors import DetectError
 from detect.verdicts import Features, Verdicts
 from flows.columns import NameLookup
 from models.features import FEATURE_NAMES
-from server.errors import ArtifactError
-from server.model import Model, session_options
-from server.repository import load_version, scan_model
+from server.errors import ServerError
+from server.model import predict_in_batches
+from server.repository import open_model
 
 
 class LocalScorer:
@@ -22,7 +23,10 @@ class LocalScorer:
     where = "in-process"
 
     def __init__(self, artifacts: Path, name: str, threads: int = 1) -> None:
-        self.model = load(artifacts, name, threads)
+        try:
+            self.model = open_model(artifacts, name, threads=threads)
+        except ServerError as error:
+            raise DetectError(error.message) from None
         self.name = self.model.name
         self.version = self.model.version
         self.class_labels = tuple(self.model.class_labels)
@@ -31,8 +35,10 @@ class LocalScorer:
     def score(self, features: Features) -> Verdicts:
         if self._columns is not None:
             features = np.ascontiguousarray(features[:, self._columns])
-        prediction = self.model.predict(features, large=len(features) > 64)
-        return Verdicts([str(label) for label in prediction.labels], prediction.probabilities)
+        # One run per batch of flows (thousands at most from a file: a few MB of features);
+        # a batch graph is run in cache-sized slices by the model itself.
+        labels, probabilities = predict_in_batches(self.model, features)
+        return Verdicts([str(label) for label in labels], probabilities)
 
     def close(self) -> None:
         pass
@@ -51,28 +57,3 @@ def feature_columns(names: tuple[str, ...] | list[str]) -> list[int] | None:
             raise DetectError(f"the model reads a feature the flow meter does not make: {name!r}")
         columns.append(found)
     return columns
-
-
-def load(artifacts: Path, name: str, threads: int) -> Model:
-    """Load the latest version of `name`, with clear errors for a missing repository, an
-    unknown model and a broken artifact."""
-    if not artifacts.is_dir():
-        raise DetectError(
-            f"the model repository {str(artifacts)!r} is not a folder (pass --artifacts, or run "
-            "`./dev serve` or `ids-inference convert` to create it)"
-        )
-    if not (artifacts / name).is_dir():
-        known = sorted(
-            entry.name
-            for entry in artifacts.iterdir()
-            if entry.is_dir() and not entry.name.startswith(".")
-        )
-        raise DetectError(
-            f"unknown model {name!r}: the repository {str(artifacts)!r} holds "
-            + (", ".join(repr(known_name) for known_name in known) if known else "no models")
-        )
-    try:
-        version = scan_model(artifacts, name)[-1]
-        return load_version(artifacts, name, version, session_options(threads, spinning=False))
-    except ArtifactError as error:
-        raise DetectError(f"cannot load model {name!r}: {error.message}") from None

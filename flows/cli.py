@@ -3,6 +3,7 @@
     ids-inference flows PCAP... -o OUT.csv [--names cicids2017|cicflowmeter]
     tcpdump -w - ... | ids-inference flows - -o OUT.csv
     ids-inference flows --interface IF [--filter BPF] -o OUT.csv
+    ids-inference flows ... [--flow-timeout S] [--activity-timeout S]
     ids-inference flows rec.pcap -o rec.csv --label ATTACK --attacker 127.0.0.1 \
         --victim 127.0.0.2:1-1024 [--from TIME] [--until TIME] [--label ...]
 
@@ -14,12 +15,10 @@ SIGTERM ends the input: open flows are written, and the command exits 0. `-o -` 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -27,8 +26,8 @@ from typing import TextIO
 from flows.columns import CICFLOWMETER, CICIDS2017
 from flows.csv_out import CsvWriter
 from flows.errors import FlowsError
+from flows.inputs import add_arguments, check_arguments, open_stream
 from flows.labelling import LabelRuleError, Rule, label_flows
-from flows.packets import PacketBatch, Skipped
 from flows.records import FlowBatch
 from flows.stream import FlowStream
 
@@ -41,14 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn packets into flow records with CICIDS2017's 78 features, computed as "
         "CICFlowMeter (the tool that made CICIDS2017) computes them.",
     )
-    parser.add_argument(
-        "pcaps",
-        nargs="*",
-        metavar="PCAP",
-        help="pcap or pcapng files; - reads standard input (a pipe)",
-    )
-    parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
-    parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
+    add_arguments(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT.csv", help="the CSV to write; - for stdout"
     )
@@ -134,13 +126,6 @@ def _rules(parser: argparse.ArgumentParser, given: list[dict[str, object]] | Non
     return rules
 
 
-def _live_batches(interface: str, bpf: str | None, skipped: Skipped) -> Iterator[PacketBatch]:
-    # The capture libraries load only when capturing.
-    live = importlib.import_module("flows.live")
-    batches: Iterator[PacketBatch] = live.capture(interface, bpf, skipped)
-    return batches
-
-
 class _Progress:
     def __init__(self, stream: FlowStream, out: TextIO, enabled: bool) -> None:
         self.stream = stream
@@ -185,24 +170,34 @@ def summary(stream: FlowStream, written: int, seconds: float) -> str:
         f"flows: {counts.without_transport:,} IP packets without a TCP/UDP header metered as "
         f"protocol 0, {counts.repeated_fins:,} repeated forward FINs ignored, as the reference",
     ]
+    if counts.late_packets:
+        lines.append(
+            f"flows: {counts.late_packets:,} packets came stamped before a time the clock had "
+            "already ended flows at: a flow of theirs may have ended without them, unlike the "
+            "reference's"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if bool(args.pcaps) == bool(args.interface):
-        parser.error("give capture files, or --interface (not both)")
-    if args.filter and not args.interface:
-        parser.error("--filter applies to --interface only")
+    check_arguments(parser, args)
     rules = _rules(parser, getattr(args, "rules", None))
     live = args.interface is not None
+    try:
+        stream, capture = open_stream(args)
+    except FlowsError as error:
+        print(f"ids-inference flows: {error}", file=sys.stderr)
+        return 1
     if live:
-        skipped = Skipped()
-        batches = _live_batches(args.interface, args.filter, skipped)
-        stream = FlowStream(batches, live=True, skipped=skipped)
-    else:
-        stream = FlowStream([Path(p) for p in args.pcaps])
+        print(
+            f"flows: capturing on {args.interface}"
+            + (f" ({args.filter})" if args.filter else "")
+            + "; SIGINT or SIGTERM stops and writes the open flows",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stream.stop()
@@ -221,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if capture is not None:
+            capture.close()  # counts the kernel's drops, for the summary
     print(summary(stream, written, time.monotonic() - began), file=sys.stderr)
     for damage in stream.errors:
         print(f"ids-inference flows: {damage}", file=sys.stderr)

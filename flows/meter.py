@@ -45,6 +45,9 @@ class MeterCounts:
     flows: int = 0  # flows written
     single_packet_flows: int = 0  # flows of one packet, never written (as the reference)
     orientations_forgotten: int = 0
+    # Packets stamped before a time the clock had already ended flows at: a flow one of them
+    # belonged to may have ended without it (live: delivered later than the capture promised).
+    late_packets: int = 0
     ended: dict[str, int] = field(
         default_factory=lambda: {"FIN": 0, "RST": 0, "timeout": 0, "clock": 0, "end": 0}
     )
@@ -173,6 +176,7 @@ class FlowMeter:
         cols = _transport_fields(columns)
         counts.without_transport += int(n - np.count_nonzero(columns["transport"]))
         time = cols["time_us"]
+        counts.late_packets += int(np.count_nonzero(time < self._expired_at))
         flags = cols["tcp_flags"]
         talks = assign.conversations(cols)
         conversation = talks.index

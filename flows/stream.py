@@ -5,8 +5,9 @@
 
 Each file is metered on its own, as the reference does (a flow never spans two files), and its
 open flows are written at its end. A stream of `PacketBatch`es (a live capture) is one input:
-with `live=True` flows also end by the wall clock, so a quiet flow is written once its timeout
-has passed, without waiting for a packet.
+with `live=True` flows also end by the clock, so a quiet flow is written once its timeout has
+passed, without waiting for a packet: as soon as no packet that could join it can still be on its
+way, which a `flows.live.LiveCapture` knows (`delivered_us`); for other streams, 2 s after.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from flows.capture import read_packets
 from flows.errors import CaptureError
@@ -22,12 +24,23 @@ from flows.meter import FlowMeter, MeterCounts
 from flows.packets import PacketBatch, Skipped
 from flows.records import FlowBatch
 
-# Live packets reach the meter this long after their capture time, at most: a flow is expired
-# by the wall clock only once no packet still on its way can belong to it.
+# For a live stream that cannot say how far it has delivered (not a `Delivering` one): packets
+# reach the meter this long after their capture time, at most, so a flow is expired by the wall
+# clock only this long after its timeout, once no packet still on its way can belong to it.
 LIVE_DELIVERY_SLACK_US = 2_000_000
 
 Source = str | Path
 FILE_EMIT_EVERY = 8192
+
+
+@runtime_checkable
+class Delivering(Protocol):
+    """A live source of packet batches that knows how far it has delivered: every packet
+    stamped before `delivered_us` (microseconds since the epoch) is in a batch already yielded
+    (`flows.live.LiveCapture`)."""
+
+    @property
+    def delivered_us(self) -> int: ...
 
 
 class FlowStream:
@@ -48,6 +61,7 @@ class FlowStream:
             sources = [sources]
         self._sources = sources
         self.live = live
+        self._delivering = sources if live and isinstance(sources, Delivering) else None
         self._meter_options = meter or {}
         self.counts = MeterCounts()
         self.skipped = Skipped() if skipped is None else skipped  # a live capture counts here
@@ -96,8 +110,7 @@ class FlowStream:
                     self._reading = False
                 flows = meter.add(batch)
                 if self.live:
-                    now = time.time_ns() // 1000
-                    flows = FlowBatch.concat([flows, meter.expire(now - LIVE_DELIVERY_SLACK_US)])
+                    flows = FlowBatch.concat([flows, meter.expire(self._delivered_us())])
                 if len(flows):
                     yield flows
         except CaptureError as error:
@@ -110,6 +123,12 @@ class FlowStream:
         _add_counts(self.counts, meter.counts)
         if len(flows):
             yield flows
+
+    def _delivered_us(self) -> int:
+        """A time before which every packet of the input has reached the meter."""
+        if self._delivering is not None:
+            return self._delivering.delivered_us
+        return time.time_ns() // 1000 - LIVE_DELIVERY_SLACK_US
 
 
 class _Stopped(BaseException):  # not caught by a reader's `except Exception`

@@ -28,8 +28,9 @@ import pyarrow as pa
 from score.chunks import ScorerKey, scorer_for
 from score.errors import BadRowError, ScoreError
 from score.layout import IDENTIFIERS, column_name, locate
-from score.models import ModelSpec, check_specs, default_model, load_models
+from score.models import ModelSpec, check_specs, load_models
 from score.scoring import Scorer, score_table
+from server.settings import default_model
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from score.errors import ScoreError
-from score.models import ModelSpec, default_artifacts, default_model
+from score.models import ModelSpec
 from score.progress import Progress
 from score.run import BATCH_ROWS, CHUNK_ROWS, ON_BAD_ROW, WORKERS, Run, score_files
-from server.settings import usable_cores
+from server.settings import default_artifacts, default_model, usable_cores
 
 
 def _positive(text: str) -> int:

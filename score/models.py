@@ -3,28 +3,14 @@ checked by the server's own loader (manifest, sha256, signature, a probe run).""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from score.errors import ScoreError
-from server.errors import ArtifactError
-from server.model import Model, session_options
-from server.repository import load_version, scan_model
-from server.settings import ENVIRONMENT, Settings
-
-
-def default_artifacts() -> Path:
-    """The server's repository: `IDS_ARTIFACTS_PATH` / `ARTIFACTS_PATH`, else `artifacts`."""
-    names, _ = ENVIRONMENT["artifacts_path"]
-    found = next((os.environ[name] for name in names if os.environ.get(name, "").strip()), None)
-    return Path(found.strip()) if found else Settings().artifacts_path
-
-
-def default_model() -> str:
-    """The server's default model: `IDS_DEFAULT_MODEL`, else `random_forest`."""
-    return os.environ.get("IDS_DEFAULT_MODEL", "").strip() or Settings().default_model
+from server.errors import ServerError
+from server.model import Model
+from server.repository import open_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,32 +43,7 @@ def check_specs(specs: Sequence[ModelSpec]) -> None:
 def load_models(artifacts: Path, specs: Sequence[ModelSpec], threads: int) -> list[Model]:
     """Load every asked-for model with `threads` intra-op threads; a clear error for anything
     missing, unknown or broken."""
-    if not artifacts.is_dir():
-        raise ScoreError(
-            f"the model repository {str(artifacts)!r} is not a folder (pass --artifacts, set "
-            "IDS_ARTIFACTS_PATH, or run `./dev serve` / `ids-inference convert` to create it)"
-        )
-    options = session_options(threads, spinning=False)
-    models = []
-    for spec in specs:
-        if not (artifacts / spec.name).is_dir():
-            known = sorted(
-                entry.name
-                for entry in artifacts.iterdir()
-                if entry.is_dir() and not entry.name.startswith(".")
-            )
-            raise ScoreError(
-                f"unknown model {spec.name!r}: the repository {str(artifacts)!r} holds "
-                + (", ".join(repr(name) for name in known) if known else "no models")
-            )
-        try:
-            versions = scan_model(artifacts, spec.name)
-            version = versions[-1] if spec.version is None else spec.version
-            if version not in versions:
-                raise ScoreError(
-                    f"model {spec.name!r} has no version {version}; versions: {versions}"
-                )
-            models.append(load_version(artifacts, spec.name, version, options))
-        except ArtifactError as error:
-            raise ScoreError(f"cannot load model {spec.name!r}: {error.message}") from None
-    return models
+    try:
+        return [open_model(artifacts, spec.name, spec.version, threads) for spec in specs]
+    except ServerError as error:
+        raise ScoreError(error.message) from None

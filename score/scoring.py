@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from score.layout import Layout
 from score.models import ModelSpec
-from server.model import Model
+from server.model import Model, predict_in_batches
 
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -121,7 +121,7 @@ def score_table(
     for model, index in zip(scorer.models, scorer._columns, strict=True):
         rows = matrix if index is None else np.ascontiguousarray(matrix[:, index])
         run_start = time.thread_time()
-        labels, probabilities = predict(model, rows, scorer.batch_rows)
+        labels, probabilities = predict_in_batches(model, rows, scorer.batch_rows)
         run_seconds += time.thread_time() - run_start
         predicted = pa.array(labels, type=pa.string())
         columns.append(predicted)
@@ -145,23 +145,6 @@ def score_table(
         "output": time.thread_time() - features_done - run_seconds,
     }
     return Scored(output, bad, len(blank_rows), counts, seconds)
-
-
-def predict(
-    model: Model, rows: Matrix, batch_rows: int
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.float32]]]:
-    """The graph's labels and probabilities, run `batch_rows` rows at a time (0: all at once)."""
-    if not batch_rows or len(rows) <= batch_rows:
-        result = model.predict(rows, large=True)
-        return result.labels, result.probabilities
-    parts = [
-        model.predict(rows[start : start + batch_rows], large=True)
-        for start in range(0, len(rows), batch_rows)
-    ]
-    return (
-        np.concatenate([part.labels for part in parts]),
-        np.concatenate([part.probabilities for part in parts]),
-    )
 
 
 def _features(

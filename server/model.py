@@ -137,6 +137,25 @@ class Model:
 Answers = tuple[np.ndarray, np.ndarray]
 
 
+def predict_in_batches(
+    model: Model, rows: np.ndarray[Any, np.dtype[np.float64]], batch_rows: int = 0
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.float32]]]:
+    """The labels and probabilities of `rows` on the large-batch path, run `batch_rows` rows at a
+    time (0: all at once): how the commands that score outside the server (`score`, its Spark
+    function, `detect`) run a model, so they all give the server's answers."""
+    if not batch_rows or len(rows) <= batch_rows:
+        result = model.predict(rows, large=True)
+        return result.labels, result.probabilities
+    parts = [
+        model.predict(rows[start : start + batch_rows], large=True)
+        for start in range(0, len(rows), batch_rows)
+    ]
+    return (
+        np.concatenate([part.labels for part in parts]),
+        np.concatenate([part.probabilities for part in parts]),
+    )
+
+
 def _joined(answers: list[Answers]) -> Answers:
     return (
         np.concatenate([labels for labels, _ in answers]),

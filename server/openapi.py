@@ -44,7 +44,6 @@ V2_ERRORS = {
 NAME = {"name": "name", "in": "path", "required": True, "schema": ref("ModelName")}
 VERSION = {"name": "version", "in": "path", "required": True, "schema": ref("ModelVersion")}
 
-_NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 _SHAPE = {"type": "array", "items": {"type": "integer"}}
 
 

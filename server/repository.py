@@ -9,7 +9,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from server.errors import ArtifactError, ModelNotFound, VersionNotFound
-from server.model import Model, load_model
+from server.model import Model, load_model, session_options
 
 
 class Registry:
@@ -146,3 +146,33 @@ def load_repository(
             for name, versions in scan_repository(root).items()
         }
     )
+
+
+def open_model(root: Path, name: str, version: int | None = None, threads: int = 1) -> Model:
+    """One model for a command that runs it outside the server (`detect`, `score`): `name` at
+    its latest version or at `version`, with `threads` intra-op threads, checked as the server
+    checks it. The errors name what to do: `ArtifactError` for a missing repository or a broken
+    artifact, `ModelNotFound` listing the repository's models, `VersionNotFound` its versions."""
+    if not root.is_dir():
+        raise ArtifactError(
+            f"the model repository {str(root)!r} is not a folder (pass --artifacts, set "
+            "IDS_ARTIFACTS_PATH, or run `./dev serve` / `ids-inference convert` to create it)"
+        )
+    if not (root / name).is_dir():
+        known = sorted(
+            entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and not entry.name.startswith(".")
+        )
+        raise ModelNotFound(
+            f"unknown model {name!r}: the repository {str(root)!r} holds "
+            + (", ".join(repr(known_name) for known_name in known) if known else "no models")
+        )
+    try:
+        versions = scan_model(root, name)
+        if version is not None and version not in versions:
+            raise VersionNotFound(f"model {name!r} has no version {version}; versions: {versions}")
+        chosen = versions[-1] if version is None else version
+        return load_version(root, name, chosen, session_options(threads, spinning=False))
+    except ArtifactError as error:
+        raise ArtifactError(f"cannot load model {name!r}: {error.message}") from None

@@ -142,6 +142,25 @@ class Settings:
         return replace(self, **changes)
 
 
+def default_artifacts() -> Path:
+    """The server's repository, for commands that take `--artifacts`: `IDS_ARTIFACTS_PATH` /
+    `ARTIFACTS_PATH`, else `artifacts`."""
+    found = _from_environment("artifacts_path")
+    return Path(found) if found else Settings().artifacts_path
+
+
+def default_model() -> str:
+    """The model the server answers with when a request names none: `IDS_DEFAULT_MODEL`, else
+    `random_forest`; commands that take `--model` default to it, so they answer alike."""
+    return _from_environment("default_model") or Settings().default_model
+
+
+def _from_environment(setting: str) -> str | None:
+    """A setting's value as given in the environment (first variable found), blank as unset."""
+    names, _ = ENVIRONMENT[setting]
+    return next((os.environ[n].strip() for n in names if os.environ.get(n, "").strip()), None)
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity), else the machine's."""
     try:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from benchmarks import shared
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data" / "cicids2017"
 
 
 @pytest.fixture(scope="session")
 def cicids_dir() -> Path:
     """The real CICIDS2017 excerpts (`CICIDS2017_DIR`, else `../shared/data/cicids2017`)."""
-    folder = Path(os.environ.get("CICIDS2017_DIR", DEFAULT_SHARED_DATA))
+    folder = shared.cicids2017_dir()
     if not folder.is_dir() or not any(folder.glob("*.csv")):
         pytest.skip(
             f"real CICIDS2017 data not found at {folder}: set CICIDS2017_DIR to a folder of "
@@ -23,14 +23,11 @@ def cicids_dir() -> Path:
     return folder
 
 
-DEFAULT_PCAPS = PROJECT_ROOT.parent / "shared" / "data" / "pcaps"
-
-
 @pytest.fixture(scope="session")
 def pcaps_dir() -> Path:
     """Recordings with the reference flow meter's CSV beside each (`PCAPS_DIR`, else
     `../shared/data/pcaps`)."""
-    folder = Path(os.environ.get("PCAPS_DIR", DEFAULT_PCAPS))
+    folder = shared.pcaps_dir()
     if not folder.is_dir() or not any(folder.glob("*.cicflowmeter.csv")):
         pytest.skip(
             f"recordings with CICFlowMeter's CSVs not found at {folder}: set PCAPS_DIR to a "

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass(frozen=True)
 class ModelSet:
@@ -35,8 +37,11 @@ def _run(arguments: list[str]) -> str:
     return result.stdout
 
 
-def train_and_convert(name: str, data: list[Path], folder: Path) -> ModelSet:
-    """Train the three binary models on `data` and convert them, parity-gated on `data`."""
+def train_and_convert(
+    name: str, data: list[Path], folder: Path, also_check: list[Path] | None = None
+) -> ModelSet:
+    """Train the three binary models on `data` and convert them, parity-gated on `data` and
+    `also_check` (the rows they will be scored on)."""
     began = time.monotonic()
     pickles, artifacts = folder / f"models-{name}", folder / f"artifacts-{name}"
     shutil.rmtree(pickles, ignore_errors=True)
@@ -44,8 +49,10 @@ def train_and_convert(name: str, data: list[Path], folder: Path) -> ModelSet:
     paths = [str(path) for path in data]
     print(f"detection: training the {name} models on {len(paths)} inputs", file=sys.stderr)
     _run(["train", "--data", *paths, "--out", str(pickles)])
+    check = paths + [str(path) for path in also_check or []]
     table = _run(
-        ["convert", "--models", str(pickles), "--out", str(artifacts), "--check-data", *paths]
+        ["convert", "--models", str(pickles), "--out", str(artifacts), "--check-data", *check]
     )
     report = json.loads((pickles / "training_report.json").read_text())
-    return ModelSet(name, artifacts, pickles, report, table.strip(), time.monotonic() - began)
+    table = table.strip().replace(f"{ROOT}/", "")  # paths in the checkout, as the report shows them
+    return ModelSet(name, artifacts, pickles, report, table, time.monotonic() - began)

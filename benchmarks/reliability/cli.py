@@ -22,12 +22,12 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, git_revision
+from benchmarks.processes import PROJECT_ROOT
 from benchmarks.reliability import figures
 from benchmarks.reliability.audit import Audit, audit_serve
 from benchmarks.reliability.outcomes import read_outcomes
 from benchmarks.reliability.report import render
-from benchmarks.reliability.server import PROJECT_ROOT
 
 SELECT_ALL = "reliability_full or not reliability_full"
 COMMAND = "python -m benchmarks.reliability"
@@ -53,16 +53,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _git_revision() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def run(args: argparse.Namespace, work: Path) -> int:
     from benchmarks.cli import ensure_wrk
 
+    revision = git_revision()  # before anything runs: what ran is the checkout as it was
     ensure_wrk()  # the load tests skip without it; the full run must not
     env = dict(os.environ)
     models = "the small test models (tests/server/artifact_builder.py)"
@@ -93,7 +87,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         "command": f"`{COMMAND}`"
         + (f" `{' '.join(args.pytest_args)}`" if args.pytest_args else ""),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "revision": _git_revision(),
+        "revision": revision,
         "models under load and faults": models,
         "pytest": f"`{shlex.join(['pytest', *command[3:]])}` (exit status {status})",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from benchmarks.baseline_service import create_app
+from models.pickle_set import PickleSet
 from tests.benchmarks.conftest import CLASSES, make_rows
 
 
@@ -76,6 +78,54 @@ def test_predict_answers_every_field(client: TestClient, model_name: str) -> Non
     response = client.post("/predict", json={"features": row(), "model_name": model_name})
     assert response.status_code == 200
     assert_prediction(response.json(), model_name)
+
+
+class Recording:
+    """An object whose method calls are noted in `calls` as `name.method`, then made."""
+
+    def __init__(self, inner: Any, name: str, calls: list[str]) -> None:
+        self._inner, self._name, self._calls = inner, name, calls
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(self._inner, attribute)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append(f"{self._name}.{attribute}")
+            return value(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize(
+    "model_name",
+    [
+        pytest.param("random_forest", id="random forest"),
+        pytest.param("xgboost", id="xgboost"),
+    ],
+)
+def test_a_prediction_makes_the_old_services_calls_and_no_other(
+    pickle_dir: Path, model_name: str
+) -> None:
+    calls: list[str] = []
+    with TestClient(create_app(pickle_dir)) as client:
+        pickles: PickleSet = client.app.state.pickles  # type: ignore[attr-defined]
+        client.app.state.pickles = replace(  # type: ignore[attr-defined]
+            pickles,
+            models={name: Recording(m, "model", calls) for name, m in pickles.models.items()},
+            scaler=Recording(pickles.scaler, "scaler", calls),
+            label_encoder=Recording(pickles.label_encoder, "label_encoder", calls),
+        )
+        answer = client.post("/predict", json={"features": row(), "model_name": model_name})
+    assert answer.status_code == 200
+    assert_prediction(answer.json(), model_name)
+    assert calls == [
+        "scaler.transform",
+        "model.predict",
+        "model.predict_proba",
+        "label_encoder.inverse_transform",
+    ]
 
 
 def test_predict_defaults_to_random_forest(client: TestClient) -> None:

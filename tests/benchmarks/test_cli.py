@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 
 from benchmarks.cli import parse_args, parse_parts
-from benchmarks.pickles import load_pickle_set
 from benchmarks.prepare import PrepareError, find_data
 from benchmarks.scaling import encoded_targets, forest_set
 from benchmarks.settings import PARTS
+from models.pickle_set import load_pickle_set
+from tests.benchmarks.conftest import make_rows
 
 
 @pytest.mark.parametrize(
@@ -58,9 +60,12 @@ def test_forest_sweep_targets_and_pickle_set(pickle_dir: Path, tmp_path: Path) -
     pickles = load_pickle_set(pickle_dir)
     labels = np.array(["PortScan", "BENIGN", "DDoS"])
     assert encoded_targets(pickles, labels).tolist() == [2, 0, 1]
-    binary = replace(pickles, label_encoder=LabelEncoder().fit(["ATTACK", "BENIGN"]))
+    encoder = LabelEncoder().fit(["ATTACK", "BENIGN"])
+    binary = replace(pickles, label_encoder=encoder, class_labels=("ATTACK", "BENIGN"))
     assert encoded_targets(binary, labels).tolist() == [0, 1, 0]
-    folder = forest_set(pickles, {"a": "forest"}, tmp_path / "sized")
-    sized = load_pickle_set(folder)
-    assert sized.models["random_forest"] == {"a": "forest"}
+    rows, names = make_rows(200, seed=5)
+    forest = clone(pickles.models["random_forest"]).set_params(n_estimators=3)
+    forest.fit(pickles.scaler.transform(rows), encoded_targets(pickles, names))
+    sized = load_pickle_set(forest_set(pickles, forest, tmp_path / "sized"))
+    assert len(sized.models["random_forest"].estimators_) == 3
     assert type(sized.models["xgboost"]) is type(pickles.models["xgboost"])

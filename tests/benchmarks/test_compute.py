@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from benchmarks.compute import run_compute, run_large_batches, take_rows
-from benchmarks.pickles import PickleSet, load_pickle_set
 from benchmarks.predictors import latest_onnx, predictors_for
 from benchmarks.prepare import convert
 from benchmarks.timing import Budget
+from models.pickle_set import PickleSet, load_pickle_set
 from tests.benchmarks.conftest import make_rows
 
 MODELS = ["random_forest", "xgboost", "decision_tree"]

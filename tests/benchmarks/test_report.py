@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from benchmarks.compute import Measurement
 from benchmarks.footprint import Footprint
 from benchmarks.http_load import HttpResult
 from benchmarks.http_suite import BATCH_JSON, SINGLE, V2_BINARY, HttpReport
-from benchmarks.machine import Machine, describe_machine, library_versions
+from benchmarks.machine import Machine, describe_machine, git_revision, library_versions
 from benchmarks.report import render
 from benchmarks.results import Results, targets
 from benchmarks.scaling import ForestMeasurement
@@ -41,9 +42,11 @@ def results(tmp_path: Path, *, every_part: bool) -> Results:
     settings = make_settings(
         quick=True, parts=PARTS, data_dir=None, out_dir=tmp_path, work_dir=tmp_path, threads=1
     )
-    found = Results(datetime(2026, 11, 27, 20, 0), settings, MACHINE, {"numpy": "2.4"}, "synthetic")
+    started = datetime(2026, 11, 27, 20, 0)
+    found = Results(started, settings, MACHINE, {"numpy": "2.4"}, "synthetic", "0123456789ab")
     found.compute = [
         measurement("random_forest", 1, "service", 30e-3),
+        measurement("random_forest", 1, "tuned", 4e-3),  # 80x with one job
         measurement("random_forest", 1, "onnx", 50e-6),  # 600x: met
         measurement("xgboost", 1, "service", 500e-6),
         measurement("xgboost", 1, "onnx", 25e-6),  # 20x: missed
@@ -76,7 +79,10 @@ def results(tmp_path: Path, *, every_part: bool) -> Results:
         1,
     )
     found.footprints = [Footprint("server", (0.4, 0.6, 0.5), 80_000_000, 90_000_000, 95_000_000)]
-    found.batch_scaling = found.compute
+    beyond = [
+        measurement("xgboost", 100_000, path, s) for path, s in (("service", 3.0), ("onnx", 0.2))
+    ]
+    found.batch_scaling = [*found.compute, *beyond]
     found.forest_scaling = [
         ForestMeasurement(trees, measurement("random_forest", 1, path, trees * scale))
         for trees in (10, 100)
@@ -141,10 +147,18 @@ def test_report_has_a_section_per_part_run(
     found = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert found == sections
     assert text.startswith("# Benchmarks: 2026-11-27 20:00 on amd-epyc-7b13-2c")
-    assert "| 1-row compute, random_forest: ONNX vs pickle | ≥ 500x | 600x | **met** |" in text
+    assert "Code: ids-inference at revision `0123456789ab`." in text
+    # The forest as pickled (n_jobs=-1) is never read alone: the one-job figure stands beside it.
+    forest = "| 1-row compute, random_forest: ONNX vs pickle |"
+    assert f"{forest} ≥ 500x | 600x (n_jobs=1: 80.0x) | **met** |" in text
     assert "| 1-row compute, xgboost: ONNX vs pickle | ≥ 30x | 20.0x | **missed** |" in text
     assert "AMD EPYC 7B13 64-Core Processor, 2 cores (2 usable)" in text
-    if every_part:  # forest speed-ups are against the ONNX forest of the same size
+    if every_part:
+        # The scaling table holds only what the compute table does not: here the 100k rows.
+        scaling = text[text.index("## Scaling") : text.index("## Footprint")]
+        assert "| xgboost | 100,000 | service | 3.00 s | 6.00 s | 33,333 | 15.0x |" in scaling
+        assert "| 1 |" not in scaling.split("Random forest size")[0]
+        # forest speed-ups are against the ONNX forest of the same size
         assert "| 10 | 1 | service | 1.00 ms | 2.00 ms | 1,000 | 1,000.0x |" in text
         assert "| 100 | 1 | tuned | 1.00 ms | 2.00 ms | 1,000 | 100.0x |" in text
         assert "| random_forest | 2 | service | 60.00 ms | 166,667 | 3.00x | 10 | 0 / 0 |" in text
@@ -172,3 +186,16 @@ def test_machine_and_versions_describe_this_machine() -> None:
     versions = library_versions()
     assert versions["onnxruntime"][0].isdigit()
     assert versions["scikit-learn"][0].isdigit()
+
+
+def test_the_revision_names_the_commit_and_any_change(tmp_path: Path) -> None:
+    assert git_revision(tmp_path).startswith("unknown")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    subprocess.run([*git, "add", "a.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "a"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert git_revision(tmp_path) == head.stdout[:12]
+    (tmp_path / "b.py").write_text("y = 2\n")
+    assert git_revision(tmp_path) == head.stdout[:12] + "+changes"

@@ -63,4 +63,3 @@ def test_timing_statistics() -> None:
     assert timing.reps == 100
     assert timing.median_s == pytest.approx(50.5e-6)
     assert 99e-6 <= timing.p99_s <= 100e-6
-    assert timing.per_second(10) == pytest.approx(10 / 50.5e-6)

@@ -23,9 +23,15 @@ from xgboost import XGBClassifier
 from convert.check_data import CheckData
 from convert.conversion import convert_model, publish
 from convert.forest import Forest
-from convert.pickle_set import PickleSet, load_pickle_set, read_model
+from convert.pickle_set import load_pickle_set, read_model
 from models.features import FEATURE_NAMES
-from models.pickle_set import FEATURE_NAMES_FILE, LABEL_ENCODER_FILE, MODEL_FILES, SCALER_FILE
+from models.pickle_set import (
+    FEATURE_NAMES_FILE,
+    LABEL_ENCODER_FILE,
+    MODEL_FILES,
+    SCALER_FILE,
+    PickleSet,
+)
 
 BINARY = ("ATTACK", "BENIGN")
 MULTICLASS = (

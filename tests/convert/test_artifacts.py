@@ -12,7 +12,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from convert import graph_model
+from convert import manifest as written
 from models.pickle_set import MODEL_FILES, SCALER_FILE
+from server import manifest as served
 from tests.convert.conftest import BINARY, Repository
 
 NAMES = [pytest.param(name, id=name) for name in MODEL_FILES]
@@ -118,3 +121,16 @@ def test_manifest_contents(repository: Repository, name: str) -> None:
     assert {"scikit-learn", "xgboost", "onnx", "onnxruntime", "numpy"} <= set(manifest["libraries"])
     assert manifest["converter"]["name"] == "ids-inference"
     assert manifest["converter"]["options"]["splits"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_server_reads_the_manifest_convert_writes(repository: Repository, name: str) -> None:
+    # server/ may not import convert/: the contract's schema number and tensor names stand in
+    # both rooms, and are tied here.
+    assert written.SCHEMA == served.SCHEMA
+    contract = (graph_model.INPUT, graph_model.LABEL, graph_model.PROBABILITIES)
+    assert contract == (served.INPUT, served.LABEL, served.PROBABILITIES)
+    manifest = served.read_manifest(repository.out / name / "1" / "manifest.json")
+    assert (manifest.name, manifest.version, manifest.kind) == (name, 1, name)
+    assert manifest.class_labels == BINARY
+    assert [spec.name for spec in (*manifest.inputs, *manifest.outputs)] == list(contract)

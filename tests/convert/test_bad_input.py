@@ -44,7 +44,10 @@ def _fitted_on(model: Any, width: int) -> Callable[[], object]:
 
 
 def _corrupt(name: str) -> Breakage:
-    return lambda folder: (folder / name).write_bytes(b"these bytes are not a pickle")
+    def apply(folder: Path) -> None:
+        (folder / name).write_bytes(b"these bytes are not a pickle")
+
+    return apply
 
 
 CASES = [

@@ -13,15 +13,10 @@ import pytest
 from convert.check_data import read_check_data
 from convert.cli import main
 from flows import columns
+from models import csv_layout, dataset, labels, synthetic
 from models.features import FEATURE_NAMES
 from models.pickle_set import MODEL_FILES
 from tests.convert.conftest import FixtureSet, fit_pickle_set
-
-# The training room's reader and generator (models/) provide the check data.
-csv_layout = pytest.importorskip("models.csv_layout", reason="needs the training room's models/")
-dataset = pytest.importorskip("models.dataset", reason="needs the training room's models/")
-labels = pytest.importorskip("models.labels", reason="needs the training room's models/")
-synthetic = pytest.importorskip("models.synthetic", reason="needs the training room's models/")
 
 
 def _manifests(out: Path) -> dict[str, dict[str, Any]]:

@@ -44,6 +44,7 @@ def test_reference_evaluator_agrees_with_onnxruntime(pickles: FixtureSet, name: 
             ["label", "probabilities"], {"features": rows}
         )
     assert np.asarray(ref_labels).tolist() == np.asarray(labels).tolist()
+    ref_probabilities = np.asarray(ref_probabilities)
     assert ref_probabilities.dtype == np.float32
     # The same arithmetic except `exp` (XGBoost's probabilities), which may differ by an ulp.
     np.testing.assert_allclose(ref_probabilities, probabilities, rtol=0, atol=1e-6)

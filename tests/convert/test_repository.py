@@ -12,6 +12,7 @@ from onnx import numpy_helper
 
 import convert.cli
 import convert.conversion
+import convert.graph_model
 import convert.repository
 from convert.check_data import CheckData
 from convert.cli import main
@@ -88,7 +89,7 @@ def test_failing_model_gets_no_artifact_and_the_run_fails(
     broken: bool,
     verdict: str,
 ) -> None:
-    real_build = convert.conversion.build_graph
+    real_build = convert.graph_model.build_graph
 
     def build_breaking_the_tree(
         name: str, model: TreeModel, *args: Any, batch: bool = False

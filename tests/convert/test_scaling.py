@@ -35,7 +35,7 @@ def test_first_raw_value_reaching_a_target(with_mean: bool, with_std: bool, floa
     def scaled(x: np.ndarray) -> np.ndarray:
         full = np.zeros((len(x), 4))
         full[np.arange(len(x)), features] = x
-        values = scaler.transform(full)[np.arange(len(x)), features]
+        values: np.ndarray = scaler.transform(full)[np.arange(len(x)), features]
         return values.astype(np.float32) if float32 else values
 
     assert (scaled(found) >= targets).all()

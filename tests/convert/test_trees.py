@@ -18,9 +18,10 @@ from convert.graph import FLOAT, INT32, GraphBuilder, tensor
 from convert.graph_model import build_graph
 from convert.graph_trees import add_leaf_ids
 from convert.parity import ParityReport
-from convert.pickle_set import PickleSet, read_model
+from convert.pickle_set import read_model
 from convert.sklearn_trees import read_sklearn
 from convert.tree_model import TreeModel
+from models.pickle_set import PickleSet
 
 # Both graphs of a model: the self-contained one and the batch layout, gated as they are run.
 GRAPHS = [pytest.param(False, id="model.onnx"), pytest.param(True, id="model.batch.onnx")]

@@ -75,7 +75,7 @@ def test_manifest_is_valid_kserve(path: Path, index: int) -> None:
 )
 def test_a_misspelt_field_is_caught(name: str, where: tuple[str | int, ...], field: str) -> None:
     document = copy.deepcopy(documents(KSERVE / name)[0])
-    node = document
+    node: Any = document
     for key in where:
         node = node[key]
     node[field] = "v2"

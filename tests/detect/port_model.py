@@ -34,7 +34,12 @@ def port_graph() -> bytes:
         numpy_helper.from_array(np.array(float(LOW_PORTS)), "limit"),
         numpy_helper.from_array(np.array([[0.9, 0.1]], np.float32), "attack_row"),
         numpy_helper.from_array(np.array([[0.2, 0.8]], np.float32), "benign_row"),
-        helper.make_tensor("classes", TensorProto.STRING, [2], [c.encode() for c in CLASSES]),
+        helper.make_tensor(
+            "classes",
+            TensorProto.STRING,
+            [2],
+            [c.encode() for c in CLASSES],  # type: ignore[misc]  # onnx's stubs: numbers only
+        ),
     ]
     graph = helper.make_graph(
         nodes,
@@ -49,7 +54,8 @@ def port_graph() -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    data: bytes = model.SerializeToString()
+    return data
 
 
 def write_port_model(root: Path, name: str = "ports", version: int = 1) -> Path:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.processes import free_port
 from detect.alerts import FLOW_ID_MASK
 from detect.cli import main
 from tests.detect.port_model import LOW_PORTS
-from tests.server.processes import free_port
 
 EVE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4}$")
 

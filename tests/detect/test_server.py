@@ -7,19 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.processes import ServerProcess, serving
 from detect.cli import main
 from detect.remote import RemoteScorer
-from tests.server.processes import Server, start
 
 
 @pytest.fixture(scope="module")
-def server(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     log = tmp_path_factory.mktemp("server") / "server.log"
-    running = start({"IDS_ARTIFACTS_PATH": str(repository), "IDS_MAX_BATCH_ROWS": "1000"}, log)
-    try:
+    env = {"IDS_ARTIFACTS_PATH": str(repository), "IDS_MAX_BATCH_ROWS": "1000"}
+    with serving(env, log) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +31,7 @@ def server(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def test_the_server_gives_the_in_process_verdicts(
     model: str,
     pcaps: tuple[str, ...],
-    server: Server,
+    server: ServerProcess,
     repository: Path,
     pcaps_dir: Path,
     tmp_path: Path,
@@ -58,7 +56,7 @@ def _table(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if not line.startswith("detect:")]
 
 
-def test_the_server_splits_large_batches(server: Server, repository: Path) -> None:
+def test_the_server_splits_large_batches(server: ServerProcess, repository: Path) -> None:
     scorer = RemoteScorer(server.url, "ports", rows_per_request=7)
     import numpy as np
 
@@ -70,7 +68,7 @@ def test_the_server_splits_large_batches(server: Server, repository: Path) -> No
 
 
 def test_a_model_the_server_lacks_is_named(
-    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "a.jsonl"
     assert (
@@ -83,7 +81,7 @@ def test_a_model_the_server_lacks_is_named(
 
 
 def test_a_server_error_stops_the_run(
-    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     scorer = RemoteScorer(server.url, "ports")
     scorer._path = "/v2/models/nonesuch/versions/1"  # the model is gone, as after a reload

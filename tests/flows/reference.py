@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
-
-DEFAULT_CFM = PROJECT_ROOT.parent / "shared" / "reference" / "cicflowmeter" / "cfm"
+from benchmarks import shared
 
 
 def cfm_path() -> Path:
     """`cfm`, or a skip saying why it cannot run here."""
-    path = Path(os.environ.get("CFM", DEFAULT_CFM))
+    path = shared.cfm()
     if not path.is_file():
         pytest.skip(f"the reference flow meter is not at {path}: set CFM to ../shared's cfm")
     if os.geteuid() != 0 and shutil.which("javac") is None:

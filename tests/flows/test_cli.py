@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import cli
+from flows import cli, live
 from flows.cli import main
 from flows.columns import CICFLOWMETER, CICIDS2017
 from flows.csv_out import header
@@ -50,6 +50,29 @@ def test_a_file_becomes_a_csv_with_a_summary(
     err = capsys.readouterr().err
     assert "6 IP packets metered, 0 skipped" in err
     assert "2 flows written (ended by FIN 1, RST 0, timeout 0, end of input 1)" in err
+
+
+def test_the_flow_timeout_is_settable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.4 s: the second conversation's packets (at 1 and 1.5 s) fall in two flows of one packet.
+    out = tmp_path / "flows.csv"
+    assert main([str(_capture(tmp_path)), "-o", str(out), "--flow-timeout", "0.4"]) == 0
+    assert len(_lines(out)) == 2
+    assert "1 flows written (ended by FIN 1, RST 0, timeout 0, end of input 0); 2 single" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_activity_timeout_is_settable(tmp_path: Path) -> None:
+    # 0.4 s: the second flow's 0.5 s pause is idle time, not activity.
+    default, shorter = tmp_path / "default.csv", tmp_path / "shorter.csv"
+    pcap = str(_capture(tmp_path))
+    assert main([pcap, "-o", str(default), "-q"]) == 0
+    assert main([pcap, "-o", str(shorter), "-q", "--activity-timeout", "0.4"]) == 0
+    header_line, *rows = _lines(shorter)
+    names = [name.strip() for name in header_line.split(",")]
+    idle = dict(zip(names, rows[1].split(","), strict=True))["Idle Mean"]
+    assert float(idle) == 500_000  # microseconds
+    assert _lines(default)[1] == rows[0]  # the first flow has no pause
 
 
 def test_cicflowmeter_names_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,6 +119,11 @@ def test_a_file_that_is_no_capture_is_an_error(
         pytest.param(["a.pcap", "--interface", "lo", "-o", "x.csv"], id="files and interface"),
         pytest.param(["a.pcap", "--filter", "tcp", "-o", "x.csv"], id="filter without interface"),
         pytest.param(["a.pcap"], id="no output"),
+        pytest.param(["a.pcap", "-o", "x.csv", "--flow-timeout", "0"], id="a zero flow timeout"),
+        pytest.param(
+            ["a.pcap", "-o", "x.csv", "--activity-timeout", "soon"],
+            id="an activity timeout no number",
+        ),
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str]) -> None:
@@ -111,17 +139,26 @@ def test_a_signal_ends_a_capture_and_writes_its_open_flows(
     capsys: pytest.CaptureFixture[str],
     sig: signal.Signals,
 ) -> None:
-    def capture_then_wait(
-        interface: str, bpf: str | None, skipped: Skipped
-    ) -> Iterator[PacketBatch]:
-        assert (interface, bpf) == ("eth9", "tcp")
-        skipped["not IP"] += 2
-        yield batch(CONVERSATION)
-        os.kill(os.getpid(), sig)  # as a user's Ctrl-C or a service manager's stop would
-        time.sleep(60)  # a capture waiting for packets: the signal abandons the wait
-        raise AssertionError("the signal did not end the capture")
+    closed = []
 
-    monkeypatch.setattr(cli, "_live_batches", capture_then_wait)
+    class CaptureThenWait:
+        """A capture of one batch that then waits for packets, as a quiet interface does."""
+
+        def __init__(self, interface: str, bpf_filter: str | None) -> None:
+            assert (interface, bpf_filter) == ("eth9", "tcp")
+            self.skipped = Skipped()
+            self.skipped["not IP"] += 2
+
+        def __iter__(self) -> Iterator[PacketBatch]:
+            yield batch(CONVERSATION)
+            os.kill(os.getpid(), sig)  # as a user's Ctrl-C or a service manager's stop would
+            time.sleep(60)  # a capture waiting for packets: the signal abandons the wait
+            raise AssertionError("the signal did not end the capture")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(live, "LiveCapture", CaptureThenWait)
     out = tmp_path / "live.csv"
     assert cli.main(["--interface", "eth9", "--filter", "tcp", "-o", str(out)]) == 0
     lines = _lines(out)
@@ -132,3 +169,4 @@ def test_a_signal_ends_a_capture_and_writes_its_open_flows(
     assert "2 flows written (ended by FIN 1, RST 0, timeout 1, end of input 0)" in err
     assert "6 IP packets metered, 2 skipped (not IP 2)" in err
     assert signal.getsignal(sig) is not None  # the command's handlers are gone again
+    assert closed == [True]

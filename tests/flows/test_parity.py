@@ -14,17 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import shared
 from flows.records import FlowBatch
 from flows.stream import read_flows
-from tests.conftest import PROJECT_ROOT
 from tests.flows.build import Flow, flows_of
-from tests.flows.conftest import DEFAULT_PCAPS
 from tests.flows.parity import differences, reference_flows, run_cfm_folder
 from tests.flows.reference import cfm_path
 
-DEFAULT_TRAFFIC = PROJECT_ROOT.parent / "shared" / "tools" / "traffic"
 SCENARIOS = ("web", "portscan", "connectscan", "slowloris", "flood", "synflood", "udp", "mixed")
-SHARED = sorted(path.stem for path in DEFAULT_PCAPS.glob("*.pcap")) or ["web"]
+SHARED = sorted(path.stem for path in shared.pcaps_dir().glob("*.pcap")) or ["web"]
 
 
 def ours(pcap: Path) -> list[Flow]:
@@ -52,7 +50,7 @@ def test_shared_recording_matches_the_reference(pcaps_dir: Path, name: str) -> N
 @pytest.fixture(scope="session")
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Each scenario recorded once into pcaps/, and cfm's CSVs for them in out/."""
-    traffic = Path(os.environ.get("TRAFFIC", DEFAULT_TRAFFIC))
+    traffic = shared.traffic()
     if not traffic.is_file():
         pytest.skip(f"the traffic recorder is not at {traffic}: set TRAFFIC to ../shared's")
     if os.geteuid() != 0:

@@ -6,6 +6,7 @@ import os
 import pickle
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,35 @@ def test_a_trained_set_loads_checked(binary_set: tuple[Path, dict[str, Any]]) ->
     assert len(loaded.feature_names) == 78
 
 
+def _swap_models(folder: Path) -> None:
+    forest, tree = folder / "random_forest_ids.pkl", folder / "decision_tree_ids.pkl"
+    forest_bytes = forest.read_bytes()
+    forest.write_bytes(tree.read_bytes())
+    tree.write_bytes(forest_bytes)
+
+
+DAMAGE: dict[str, Callable[[Path], object]] = {
+    "remove": lambda folder: (folder / "scaler.pkl").unlink(),
+    "swap": lambda folder: (folder / "scaler.pkl").write_bytes(pickle.dumps(["not", "a"])),
+    "models": _swap_models,
+}
+
+
 @pytest.mark.parametrize(
     ("damage", "match"),
     [
         pytest.param("remove", "missing scaler.pkl", id="missing file"),
-        pytest.param("swap", "scaler.pkl: holds builtins.list, expected StandardScaler", id="type"),
+        pytest.param(
+            "swap",
+            "scaler.pkl: holds builtins.list, expected a fitted sklearn.preprocessing.StandardScal",
+            id="type",
+        ),
+        pytest.param(
+            "models",
+            "random_forest_ids.pkl: holds sklearn.tree._classes.DecisionTreeClassifier, "
+            "expected RandomForestClassifier",
+            id="a model in another model's file",
+        ),
     ],
 )
 def test_a_broken_set_is_refused(
@@ -49,10 +74,7 @@ def test_a_broken_set_is_refused(
 ) -> None:
     folder = tmp_path / "set"
     shutil.copytree(binary_set[0], folder)
-    if damage == "remove":
-        (folder / "scaler.pkl").unlink()
-    else:
-        (folder / "scaler.pkl").write_bytes(pickle.dumps(["not", "a", "scaler"]))
+    DAMAGE[damage](folder)
     with pytest.raises(PickleSetError, match=match):
         load_pickle_set(folder)
 

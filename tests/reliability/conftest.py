@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.processes import ServerProcess, serving
 from benchmarks.reliability import figures
-from benchmarks.reliability.server import ServerProcess, serving
 from tests.server.artifact_builder import write_repository
 
 FULL = "reliability_full"

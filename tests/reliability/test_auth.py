@@ -9,12 +9,13 @@ import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from benchmarks.reliability.server import ServerProcess
+from benchmarks.processes import ServerProcess
 from server.app import create_app
 from server.settings import Settings
 from tests.reliability.conftest import Record
@@ -29,7 +30,12 @@ def bearer(token: str) -> dict[str, str]:
 
 HEALTH = {"/health", "/v2/health/live", "/v2/health/ready"}
 # No header, a wrong token, an empty one, the right token without its scheme.
-REFUSED = ({}, bearer(TOKEN + "x"), {"authorization": "Bearer"}, {"authorization": TOKEN})
+REFUSED: tuple[dict[str, str], ...] = (
+    {},
+    bearer(TOKEN + "x"),
+    {"authorization": "Bearer"},
+    {"authorization": TOKEN},
+)
 # Path parameters filled in with something that exists (a model, a version, a docs asset).
 FILL = {"name": "decision_tree", "version": "1", "path": "swagger-ui.css"}
 
@@ -77,12 +83,7 @@ def test_every_route_but_health_requires_a_token(
             assert answer.status_code == 200, (method, template, answer.text)
             open_routes.append(template)
             continue
-        for headers in (
-            {},
-            bearer(TOKEN + "x"),
-            {"authorization": "Bearer"},
-            {"authorization": TOKEN},
-        ):
+        for headers in REFUSED:
             answer = httpx.request(method, url, headers=headers, timeout=30)
             checks += 1
             assert answer.status_code == 401, (method, template, headers, answer.text)
@@ -128,9 +129,9 @@ def test_tokens_never_reach_answers_or_logs(
         }
     )
     features = {"features": [1.0] * 78}
-    calls: list[tuple[str, str, dict[str, str], object]] = []
+    calls: list[tuple[str, str, dict[str, str], Any]] = []
     for token in (TOKEN, SECOND, TOKEN + "x", "x" + SECOND, TOKEN.upper()):
-        for method, path, body in (
+        bodies: tuple[tuple[str, str, Any], ...] = (
             ("POST", "/predict", features),
             ("POST", "/predict", {"features": [TOKEN]}),  # a 422 naming the bad value
             ("POST", "/predict/batch", [features] * 2),
@@ -140,8 +141,8 @@ def test_tokens_never_reach_answers_or_logs(
             ("GET", "/nowhere", None),
             ("POST", "/v2/repository/index", None),
             ("POST", "/v2/repository/models/xgboost/load", None),
-        ):
-            calls.append((method, path, bearer(token), body))
+        )
+        calls += [(method, path, bearer(token), body) for method, path, body in bodies]
     answers = []
     for method, path, headers, body in calls:
         request_id = {"x-request-id": "rel-secrets"}
@@ -151,7 +152,7 @@ def test_tokens_never_reach_answers_or_logs(
         answers.append(f"{answer.status_code} {dict(answer.headers)} {answer.text}")
     server.signal(signal.SIGTERM)
     assert server.wait_exit(60) == 0
-    log = server.log()
+    log = server.output()
     seen = "\n".join(answers)
     # The one echo allowed: the 422 names the value the client sent in its own body.
     seen = seen.replace(f"got {TOKEN!r}", "got <the client's own value>")

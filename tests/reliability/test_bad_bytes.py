@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.reliability.server import PROJECT_ROOT, ServerProcess, serving
+from benchmarks.processes import PROJECT_ROOT, ServerProcess, serving
 from models.features import FEATURE_NAMES
 from tests.reliability.conftest import Record, profiles
 from tests.server.test_decoders_fuzz import csv_text, json_values
@@ -216,7 +216,7 @@ def test_arbitrary_requests_get_clean_client_errors(
     with httpx.Client(base_url=served.url, timeout=10) as client:
         check(client)
     record("bad_requests", cases=statuses.total(), statuses=dict(sorted(statuses.items())))
-    assert "Traceback" not in served.log(), served.log()[-5000:]
+    assert "Traceback" not in served.output(), served.output()[-5000:]
     # The generator reaches past the media-type and framing checks into every decoder.
     assert {200, 400, 413, 415, 422} <= set(statuses), statuses
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.reliability.server import ServerProcess
+from benchmarks.processes import ServerProcess
 from benchmarks.reliability.traffic import Traffic, receive_response, tally
 from benchmarks.reliability.trickle import Trickle
 from tests.reliability.conftest import Record, profiles
@@ -59,7 +59,7 @@ def test_sigterm_under_load_answers_every_request_sent_before_it(
         sent_after=after.sent,
         exit_code=exit_code,
     )
-    assert exit_code == 0, server.log()
+    assert exit_code == 0, server.output()
     assert in_flight, "no request was in flight when the signal landed: the test proves nothing"
     assert counted.lost == 0, counted
     assert counted.statuses == {200: counted.sent}, counted

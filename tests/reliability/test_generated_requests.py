@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.reliability.server import ServerProcess
+from benchmarks.processes import ServerProcess
 from tests.reliability.conftest import Record, profiles
 from tests.server.artifact_builder import DEFAULT_MODELS
 
@@ -96,4 +96,4 @@ def test_generated_requests_get_no_5xx_and_documented_answers(
     assert summary["errors"] == [], done.stdout[-5000:]
     assert summary["operations"]["tested"] == summary["operations"]["total"]
     assert server.process.poll() is None, "the server died"
-    assert "Traceback" not in server.log(), server.log()
+    assert "Traceback" not in server.output(), server.output()

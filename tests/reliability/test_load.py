@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import pytest
 
+from benchmarks.processes import ServerProcess
 from benchmarks.reliability.load import hold
-from benchmarks.reliability.server import ServerProcess
 from benchmarks.wrk import INSTALL_HINT
 from tests.reliability.conftest import Record, profiles
 from tests.reliability.payloads import batch_request, single_requests, wrk_payloads

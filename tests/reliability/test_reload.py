@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.reliability.server import ServerProcess
+from benchmarks.processes import ServerProcess
 from benchmarks.reliability.traffic import Outcome, Traffic, receive_response, tally
 from benchmarks.reliability.trickle import Trickle
 from tests.reliability.conftest import Record, profiles
@@ -129,7 +129,7 @@ def test_the_repository_deleted_while_serving_keeps_the_loaded_models_serving(
     assert str(repository) not in refused.text  # the reason, not the server's paths
     assert index.status_code == 200, index.text
     assert still == dict.fromkeys(models, 200)
-    assert "model_load_failed" in server.log()  # the poll reported it
+    assert "model_load_failed" in server.output()  # the poll reported it
 
 
 class HeldRequest:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from benchmarks.payloads import batch_csv, batch_json, v2_binary, v2_json
-from benchmarks.reliability.server import PROJECT_ROOT, ServerProcess
+from benchmarks.processes import PROJECT_ROOT, ServerProcess, serving
 from benchmarks.reliability.traffic import Request, Traffic, tally
 from models.features import FEATURE_NAMES
 from tests.reliability.payloads import batch_request, binary_request, single_requests
@@ -29,7 +29,7 @@ LIMITS = {"IDS_MAX_BODY_BYTES": str(BODY_LIMIT), "IDS_MAX_BATCH_ROWS": str(ROW_L
 JSON = {"content-type": "application/json"}
 
 
-def rows(count: int) -> np.ndarray:  # type: ignore[type-arg]
+def rows(count: int) -> np.ndarray:
     return np.ones((count, len(FEATURE_NAMES)))
 
 
@@ -67,13 +67,8 @@ LIMIT_CASES = [
 @pytest.fixture(scope="module")
 def limited(test_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("limits") / "server.log"
-    server = ServerProcess({"ARTIFACTS_PATH": str(test_repository), **LIMITS}, log)
-    try:
-        server.wait_ready()
+    with serving({"ARTIFACTS_PATH": str(test_repository), **LIMITS}, log) as server:
         yield server.url
-    finally:
-        server.signal(signal.SIGTERM)
-        server.wait_exit(30)
 
 
 @pytest.mark.parametrize(("path", "body", "headers", "status"), LIMIT_CASES)
@@ -136,7 +131,7 @@ def test_the_server_never_unpickles_whatever_it_is_sent(
     ]
     counted = tally(Traffic(server.port, requests, connections=4, per_connection=50).start().join())
     server.signal(signal.SIGTERM)
-    assert server.wait_exit(60) == 0, server.log()
+    assert server.wait_exit(60) == 0, server.output()
     assert counted.lost == 0, counted
     reports = [json.loads(path.read_text()) for path in Path(env["IMPORT_REPORT_DIR"]).iterdir()]
     assert len(reports) >= 1 + (workers > 1) * workers  # the supervisor and every worker
@@ -182,10 +177,11 @@ def test_the_built_image_runs_as_non_root(record: Callable[..., None]) -> None:
     done = subprocess.run([str(script)], capture_output=True, text=True, timeout=1800)
     output = done.stdout + done.stderr
     processes = re.findall(r"pid (\d+) (\S+) uid\(real eff saved fs\)=([\d ]+)", output)
+    runs_as = re.search(r"runs as uid \d+ gid \d+", output)
     record(
         "image",
         passed=done.returncode == 0,
-        runs_as=re.search(r"runs as uid \d+ gid \d+", output).group(0) if processes else None,
+        runs_as=runs_as.group(0) if processes and runs_as else None,
         processes=[f"{name} uid {uids}" for _, name, uids in processes],
         command="scripts/image-smoke",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,8 @@ def spark() -> Iterator[Any]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # py4j says goodbye at INFO when the interpreter exits, after pytest's summary.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         yield session
     finally:

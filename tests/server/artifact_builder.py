@@ -79,7 +79,10 @@ def build_graph(
         numpy_helper.from_array(weights, "weights"),
         numpy_helper.from_array(bias, "bias"),
         helper.make_tensor(
-            "classes", TensorProto.STRING, [len(class_labels)], [c.encode() for c in class_labels]
+            "classes",
+            TensorProto.STRING,
+            [len(class_labels)],
+            [c.encode() for c in class_labels],  # type: ignore[misc]  # onnx's stubs: numbers only
         ),
     ]
     if slow:
@@ -122,7 +125,8 @@ def build_graph(
     model.ir_version = 8
     helper.set_model_props(model, {"feature_names": json.dumps(list(FEATURE_NAMES[:n_features]))})
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    data: bytes = model.SerializeToString()
+    return data
 
 
 def manifest_for(

@@ -48,7 +48,7 @@ def test_predict_and_batch_payloads(registry: Registry, payload: Any) -> None:
         lambda: legacy.decode_batch(payload, registry, "random_forest", 1000),
         lambda: legacy.decode_predict({"features": payload}, registry, "xgboost"),
     ):
-        with contextlib.suppress(CLIENT_ERRORS):
+        with contextlib.suppress(*CLIENT_ERRORS):
             decode()
 
 
@@ -65,7 +65,7 @@ csv_text = st.lists(
 def test_csv_bodies(registry: Registry, body: bytes) -> None:
     header = ",".join(registry.get("random_forest").schema.names).encode() + b"\n"
     for candidate in (body, header + body):
-        with contextlib.suppress(CLIENT_ERRORS):
+        with contextlib.suppress(*CLIENT_ERRORS):
             decode_csv(candidate, registry.get("random_forest").schema, 1000)
 
 
@@ -75,7 +75,7 @@ def test_v2_requests(registry: Registry, document: Any, tail: bytes, cut: int) -
     model = registry.get("xgboost")
     head = json.dumps(document).encode()
     for body, length in ((head, None), (head + tail, len(head)), (head + tail, cut)):
-        with contextlib.suppress(CLIENT_ERRORS):
+        with contextlib.suppress(*CLIENT_ERRORS):
             openinference.decode(model, body, length, 1000)
 
 
@@ -98,5 +98,5 @@ def test_v2_tensors(
     else:
         tensor["data"] = data
     head = json.dumps({"inputs": [tensor]}).encode()
-    with contextlib.suppress(CLIENT_ERRORS):
+    with contextlib.suppress(*CLIENT_ERRORS):
         openinference.decode(model, head + tail, len(head) if binary else None, 1000)

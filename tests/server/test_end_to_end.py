@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -24,16 +23,8 @@ from server.settings import Settings
 from tests.conftest import PROJECT_ROOT
 
 
-def _missing_rooms() -> list[str]:
-    wanted = ("models.train", "convert.__main__")
-    return [name for name in wanted if importlib.util.find_spec(name) is None]
-
-
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    missing = _missing_rooms()
-    if missing:
-        pytest.skip(f"needs the training and conversion commands ({', '.join(missing)} absent)")
     root = tmp_path_factory.mktemp("end_to_end")
     for command in (
         ["models.train", "--synthetic", "4000", "--out", str(root / "models")],

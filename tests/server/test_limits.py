@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -50,11 +50,11 @@ def test_rows_limit(repository: Path, path: str, body: Any) -> None:
 
 
 @pytest.fixture
-def busy(slow_repository: Path) -> Iterator[tuple[TestClient, list[httpx.Response]]]:
+def busy(slow_repository: Path) -> Iterator[tuple[TestClient, list[httpx2.Response]]]:
     """A server allowed one request at a time, busy with a slow batch."""
     settings = Settings(artifacts_path=slow_repository, max_concurrency=1, max_batch_rows=1000)
     with TestClient(create_app(settings)) as client:
-        answers: list[httpx.Response] = []
+        answers: list[httpx2.Response] = []
         worker = threading.Thread(
             target=lambda: answers.append(client.post("/predict/batch", json=SLOW_BATCH))
         )
@@ -68,7 +68,7 @@ def busy(slow_repository: Path) -> Iterator[tuple[TestClient, list[httpx.Respons
 
 
 def test_concurrency_limit_answers_503_at_once(
-    busy: tuple[TestClient, list[httpx.Response]],
+    busy: tuple[TestClient, list[httpx2.Response]],
 ) -> None:
     client, answers = busy
     refused = client.post("/predict", json={"features": ROW})

@@ -133,7 +133,7 @@ def test_formatter_carries_fields_and_the_traceback() -> None:
     logger = logging.getLogger("tests.logs")
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
     logger.addHandler(handler)
     try:
         raise ValueError("boom")

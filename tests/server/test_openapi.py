@@ -18,9 +18,11 @@ def test_every_route_and_method_is_documented(client: TestClient, settings: Sett
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     for route in create_app(settings).routes:
-        if isinstance(route, Mount) or route.path in UNDOCUMENTED:
+        if isinstance(route, Mount):
             continue
         assert isinstance(route, Route)
+        if route.path in UNDOCUMENTED:
+            continue
         operations = document["paths"][route.path]
         for method in route.methods or ():
             if method != "HEAD":

@@ -266,8 +266,10 @@ def test_the_document_follows_the_served_models_and_settings(tmp_path: Path) -> 
         ]
         assert component(document, "PredictRequest").is_valid({"features": [1] * 5})
         assert client.post("/predict", json={"features": [1] * 5}).status_code == 200
-        before = client.get("/openapi.json").content
+        before = client.get("/openapi.json").json()
         assert client.post("/v2/repository/models/narrow/unload").status_code == 200
         after = client.get("/openapi.json").json()
+        # Both sides are parsed documents, so a document that did not change compares equal.
+        assert before == document
         assert after != before
         assert after["components"]["schemas"]["ModelName"] == {"type": "string"}

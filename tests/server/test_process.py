@@ -17,9 +17,10 @@ import httpx
 import numpy as np
 import pytest
 
+from benchmarks.processes import free_port, python_server
 from tests.conftest import PROJECT_ROOT
 from tests.server.conftest import Rows
-from tests.server.processes import free_port, start, tracer_env
+from tests.server.processes import tracer_env
 
 Reference = Callable[[str, Rows], tuple[list[str], np.ndarray[Any, Any]]]
 
@@ -32,7 +33,8 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def served(repository: Path, traced: Path) -> Iterator[str]:
     env = {"ARTIFACTS_PATH": str(repository), "LOG_LEVEL": "info", **tracer_env(traced)}
-    server = start(env, traced / "server.log")
+    server = python_server(env, traced / "server.log")
+    server.wait_ready()
     yield server.url
     returncode, output = server.stop(signal.SIGTERM)  # a graceful stop, exit status 0
     assert returncode == 0, output

@@ -188,30 +188,47 @@ def test_load_refusals(served: TestClient, name: str, body: Any, message: str) -
 
 
 def test_polling_loads_new_versions_and_reports_broken_ones_once(
-    root: Path, caplog: pytest.LogCaptureFixture
+    root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(artifacts_path=root, poll_seconds=0.05)
+
+    def load_failures() -> list[tuple[str, str | None]]:
+        return [
+            (r.fields["model"], r.fields.get("version"))  # type: ignore[attr-defined]
+            for r in caplog.records
+            if getattr(r, "event", "") == "model_load_failed"
+        ]
+
     with (
         caplog.at_level(logging.INFO, logger="server"),
         TestClient(create_app(settings)) as client,
     ):
         client.post("/v2/repository/models/decision_tree/unload")
-        write_artifact(root, "random_forest", 3)
-        _flip_a_byte(write_artifact(root, "xgboost", 3, edit=None))
-        write_artifact(root, "decision_tree", 3)
+        # Each version appears whole, as convert writes them: a poll that caught one half
+        # written (on a loaded machine) would report that, then the finished version, again.
+        for name, broken in (("random_forest", False), ("xgboost", True), ("decision_tree", False)):
+            folder = write_artifact(tmp_path / "staging", name, 3)
+            if broken:
+                _flip_a_byte(folder)
+            folder.rename(root / name / "3")
         wait_until(lambda: version_used(client) == "3")
+        time.sleep(0.3)  # several more polls, which must not report the broken version again
+        # Taken away whole: a poll in the middle of rmtree would see the broken version's
+        # files change (one gone, then the other) and rightly report it again.
+        (root / "xgboost").rename(tmp_path / "xgboost-removed")
+        # However slow the machine, the poll that sees the folder gone comes: wait for it
+        # rather than for a fixed time.
+        wait_until(lambda: ("xgboost", None) in load_failures())
         time.sleep(0.3)  # several more polls
-        shutil.rmtree(root / "xgboost")
-        time.sleep(0.3)
         assert version_used(client, "xgboost") == "2"  # loaded sessions keep serving
         assert client.get("/v2/models/decision_tree/ready").status_code == 404  # stays unloaded
         reasons = [e["reason"] for e in index(client) if e["name"] == "xgboost"]
-    failed = [r.fields for r in caplog.records if getattr(r, "event", "") == "model_load_failed"]
-    assert [(f["model"], f.get("version")) for f in failed] == [("xgboost", "3"), ("xgboost", None)]
+    assert load_failures() == [("xgboost", "3"), ("xgboost", None)]
     assert all("no such model folder" in reason for reason in reasons)
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
+def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Poll `condition`; the deadline only guards against a hang, it times nothing."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"

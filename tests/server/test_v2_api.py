@@ -118,7 +118,7 @@ def binary_request(rows: Rows, outputs: list[dict[str, Any]] | None) -> tuple[by
 
 
 def split_binary(body: bytes, header_length: int) -> dict[str, Any]:
-    header = json.loads(body[:header_length])
+    header: dict[str, Any] = json.loads(body[:header_length])
     offset = header_length
     for output in header["outputs"]:
         size = output.get("parameters", {}).get("binary_data_size")
