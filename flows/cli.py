@@ -1,6 +1,7 @@
 """`ids-inference flows`: capture files or a network interface to a CSV of flow records.
 
     ids-inference flows PCAP... -o OUT.csv [--names cicids2017|cicflowmeter]
+    tcpdump -w - ... | ids-inference flows - -o OUT.csv
     ids-inference flows --interface IF [--filter BPF] -o OUT.csv
     ids-inference flows ... [--flow-timeout S] [--activity-timeout S]
     ids-inference flows rec.pcap -o rec.csv --label ATTACK --attacker 127.0.0.1 \

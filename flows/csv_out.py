@@ -14,6 +14,7 @@ Both write every value as the reference's Java code prints it (`88.0`, `1.421229
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import TextIO
 
 import numpy as np
@@ -92,43 +93,82 @@ def header(naming: str, *, labelled: bool = False) -> tuple[str, ...]:
 
 # The text of every whole number below 2**16, as a long and as a double: most cells are one.
 _SMALL = 1 << 16
-_SMALL_LONGS = np.array([str(i) for i in range(_SMALL)], dtype=object)
-_SMALL_DOUBLES = np.array([f"{i}.0" for i in range(_SMALL)], dtype=object)
+_ROWS_A_WRITE = 2048
+_PLAIN_LIMIT = 1e7  # Java writes doubles from here on as `d.dddE7`
+_EXACT_LIMIT = 2.0**53  # whole doubles below this are integers whose digits repr would write
 
 
-def _cells(values: Array, double: bool) -> Array:
-    """The text of each value (an object array): small whole numbers from a table, the rest
-    formatted once per distinct value."""
-    table = _SMALL_DOUBLES if double else _SMALL_LONGS
-    small = (values >= 0) & (values < _SMALL) & (values == np.floor(values))
+@cache
+def _small_texts(double: bool, separator: str) -> Array:
+    """The texts of 0 .. 2**16 - 1, each followed by `separator`, as an object array (built on
+    first use: 10 ms a separator)."""
+    suffix = (".0" if double else "") + separator
+    return np.array([text + suffix for text in map(str, range(_SMALL))], dtype=object)
+
+
+def _cells(values: Array, double: bool, separator: str) -> Array:
+    """The text of each value followed by `separator` (an object array): small whole numbers
+    from a table, the rest formatted once per distinct value (a whole number as an integer,
+    which is faster than a double's repr and gives the same digits below 2**53)."""
+    with np.errstate(invalid="ignore"):
+        whole = values.astype(np.int64)  # NaN and infinities cast to garbage, unequal
+    # One unsigned comparison tests 0 <= whole < 2**16.
+    small = (whole.view(np.uint64) < _SMALL) & (whole == values)
+    table = _small_texts(double, separator)
     if small.all():
-        return table[values.astype(np.int64)]
-    cells = np.empty(len(values), dtype=object)
-    cells[small] = table[values[small].astype(np.int64)]
-    rest = ~small
-    distinct, inverse = np.unique(values[rest], return_inverse=True)
-    texts = _doubles(distinct) if double else _longs(distinct)
-    cells[rest] = np.array(texts, dtype=object)[inverse]
+        return table[whole]
+    cells = table[np.where(small, whole, 0)]
+    rest = np.flatnonzero(~small)
+    if not double:
+        cells[rest] = _distinct(whole[rest], _longs, separator)
+        return cells
+    values, whole = values[rest], whole[rest]
+    # Whole doubles Java writes plainly (`-5.0`, `88888.0`) or as `1.2345678E7`.
+    exact = (whole == values) & (values > -_PLAIN_LIMIT) & (values < _EXACT_LIMIT)
+    if exact.all():
+        cells[rest] = _distinct(whole, _whole_doubles, separator)
+        return cells
+    cells[rest[exact]] = _distinct(whole[exact], _whole_doubles, separator)
+    cells[rest[~exact]] = _distinct(values[~exact], _doubles, separator)
     return cells
 
 
-def _longs(values: Array) -> list[str]:
-    return list(map(str, values.astype(np.int64).tolist()))
+def _distinct(values: Array, texts: Callable[[Array, str], list[str]], separator: str) -> Array:
+    """`texts` of each value followed by `separator`, computed once per distinct value."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array(texts(distinct, separator), dtype=object)[inverse]
 
 
-def _doubles(values: Array) -> list[str]:
-    """`Double.toString` of each value: repr, but for the magnitudes Java writes otherwise."""
-    texts = list(map(repr, values.tolist()))
+def _longs(values: Array, separator: str) -> list[str]:
+    return [f"{value}{separator}" for value in values.tolist()]
+
+
+def _whole_doubles(values: Array, separator: str) -> list[str]:
+    """`Double.toString` of whole numbers from -1e7 (exclusive) to 2**53 (exclusive), given as
+    int64: `-5.0`, `88888.0`, and from 1e7 on `1.2345678E7`; each followed by `separator`."""
+    texts = [f"{value}.0{separator}" for value in values.tolist()]
+    for i in np.flatnonzero(values >= _PLAIN_LIMIT).tolist():
+        digits = str(values[i])
+        texts[i] = f"{digits[0]}.{digits[1:].rstrip('0') or '0'}E{len(digits) - 1}{separator}"
+    return texts
+
+
+def _doubles(values: Array, separator: str) -> list[str]:
+    """`Double.toString` of each value followed by `separator`: repr, but for the magnitudes
+    Java writes otherwise."""
+    floats = values.tolist()
+    texts = [f"{value!r}{separator}" for value in floats]
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
-        plain = ((magnitude >= 1e-3) & (magnitude < 1e7)) | (values == 0)
+        plain = ((magnitude >= 1e-3) & (magnitude < _PLAIN_LIMIT)) | (values == 0)
         # Rates: positive, from 1e7 to 1e16, where repr is `WHOLE.FRACTION`.
-        large = (values >= 1e7) & (values < 1e16)
-    at = np.flatnonzero(large).tolist()
-    for i, (whole, _, fraction) in zip(at, [texts[i].partition(".") for i in at], strict=True):
-        texts[i] = f"{whole[0]}.{(whole[1:] + fraction).rstrip('0') or '0'}E{len(whole) - 1}"
+        large = (values >= _PLAIN_LIMIT) & (values < 1e16)
+    for i in np.flatnonzero(large).tolist():
+        whole, _, fraction = repr(floats[i]).partition(".")
+        digits = (whole[1:] + fraction).rstrip("0") or "0"
+        texts[i] = f"{whole[0]}.{digits}E{len(whole) - 1}{separator}"
     for i in np.flatnonzero(~plain & ~large).tolist():
-        texts[i] = java_double(float(values[i]))
+        texts[i] = java_double(floats[i]) + separator
     return texts
 
 
@@ -146,13 +186,13 @@ class CsvWriter:
         self.columns = header(naming, labelled=labelled)
         canonical = [naming_table.canonical(name) or name for name in self.columns]
         # Both layouts: the identifiers (Destination Port among them: it is also the first
-        # feature), the other features, and cfm's constant Label. One %-format per row.
-        self._identifiers = canonical[: len(_IDENTIFIERS)]
+        # feature), the other features, and cfm's constant Label.
+        identifiers = canonical[: len(_IDENTIFIERS)]
         names = canonical[len(_IDENTIFIERS) :]
         label = names[-1] == naming_table.LABEL_COLUMN
         if label:
             names = names[:-1]
-        assert tuple(self._identifiers) == _IDENTIFIERS, self._identifiers
+        assert tuple(identifiers) == _IDENTIFIERS, identifiers
         assert names == list(FEATURE_NAMES[1:]) or names == [
             name for name in FEATURE_NAMES[1:] if name != "Fwd Header Length.1"
         ]
@@ -166,41 +206,50 @@ class CsvWriter:
     def write(self, batch: FlowBatch, labels: list[str] | None = None) -> None:
         if (labels is not None) != self.labelled:
             raise ValueError("labels go with a writer made with labelled=True, and only there")
+        if labels is not None and len(labels) != len(batch):
+            raise ValueError(f"{len(labels)} labels for {len(batch)} flows")
         if not len(batch):
             return
-        # Column by column (flows share many values).
-        columns = [self._identifier(name, batch) for name in self._identifiers]
+        # Column by column (flows share many values), each cell with the separator that follows
+        # it, into a grid of rows; a few thousand rows are then one join and one write (the text
+        # of a large batch is never whole in memory).
+        features = batch.features
+        last = len(self._features) - 1 if labels is None and not self._label else -1
+        grid = np.empty((len(batch), len(self._features) + 1 + (last < 0)), dtype=object)
+        grid[:, 0] = self._identifiers_of(batch)
+        unguarded: dict[Callable[[Array], Array], Array] = {}  # one mask per guard and batch
         for position, index in enumerate(self._features):
-            cells = _cells(batch.features[:, index], position in self._doubles)
+            separator = "\n" if position == last else ","
+            cells = _cells(features[:, index], position in self._doubles, separator)
             guard = self._guards.get(position)
             if guard is not None:
-                cells[~guard(batch.features)] = "0"
-            columns.append(cells.tolist())
+                failed = unguarded.get(guard)
+                if failed is None:
+                    failed = unguarded[guard] = np.flatnonzero(~guard(features))
+                cells[failed] = "0" + separator
+            grid[:, position + 1] = cells
         if labels is not None:
-            if len(labels) != len(batch):
-                raise ValueError(f"{len(labels)} labels for {len(batch)} flows")
-            columns.append(labels)
+            grid[:, -1] = [label + "\n" for label in labels]
         elif self._label:
-            columns.append([REFERENCE_LABEL] * len(batch))
-        self.file.write("".join([",".join(row) + "\n" for row in zip(*columns, strict=True)]))
+            grid[:, -1] = REFERENCE_LABEL + "\n"
+        for start in range(0, len(batch), _ROWS_A_WRITE):
+            self.file.write("".join(grid[start : start + _ROWS_A_WRITE].ravel().tolist()))
         self.rows += len(batch)
 
-    def _identifier(self, name: str, batch: FlowBatch) -> list[str]:
-        if name == "Destination Port":
-            return _cells(batch.dst_port, False).tolist()  # type: ignore[no-any-return]
-        if name == "Flow ID":
-            return batch.flow_ids()
-        if name == "Source IP":
-            return batch.src_ips()
-        if name == "Destination IP":
-            return batch.dst_ips()
-        if name == "Source Port":
-            return _cells(batch.src_port, False).tolist()  # type: ignore[no-any-return]
-        if name == "Protocol":
-            return _cells(batch.protocol, False).tolist()  # type: ignore[no-any-return]
-        if name == "Timestamp":
-            return self._timestamp(batch.start_us)
-        raise AssertionError(name)
+    def _identifiers_of(self, batch: FlowBatch) -> list[str]:
+        """The identifier cells of each row as one text, the separator after them included:
+        Flow ID (the reference's `src-dst-srcport-dstport-protocol`), Source IP, Source Port,
+        Destination IP, Destination Port, Protocol, Timestamp (the order of both layouts)."""
+        ports = zip(
+            batch.src_ips(),
+            batch.dst_ips(),
+            _cells(batch.src_port, False, "").tolist(),
+            _cells(batch.dst_port, False, "").tolist(),
+            _cells(batch.protocol, False, "").tolist(),
+            self._timestamp(batch.start_us),
+            strict=True,
+        )
+        return [f"{s}-{d}-{sp}-{dp}-{p},{s},{sp},{d},{dp},{p},{t}," for s, d, sp, dp, p, t in ports]
 
     def _timestamp(self, start_us: Array) -> list[str]:
         seconds, inverse = np.unique(start_us // 1_000_000, return_inverse=True)

@@ -26,7 +26,12 @@ def _seconds(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """PCAP..., --interface, --filter, --flow-timeout, --activity-timeout."""
-    parser.add_argument("pcaps", nargs="*", metavar="PCAP", help="pcap or pcapng files")
+    parser.add_argument(
+        "pcaps",
+        nargs="*",
+        metavar="PCAP",
+        help="pcap or pcapng files; - reads standard input (a pipe)",
+    )
     parser.add_argument("--interface", "-i", metavar="IF", help="capture live from IF instead")
     parser.add_argument("--filter", metavar="BPF", help="capture filter (with --interface)")
     parser.add_argument(

@@ -13,7 +13,9 @@ in that conversation keeps it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 
@@ -21,14 +23,14 @@ from flows import assign, features
 from flows.packets import FIN, RST, TCP, PacketBatch
 from flows.records import FlowBatch
 from flows.stats import Array, segment_starts
-from flows.table import FlowTable, PacketRows
+from flows.table import MAX_CHUNK_PACKETS, FlowTable, PacketRows
 
 FLOW_TIMEOUT_US = 120_000_000  # the reference's defaults (`Cmd`)
 ACTIVITY_TIMEOUT_US = 5_000_000
 # A file's packet clock expires a flow only once it is this far past its timeout, so a packet
 # stamped up to this much earlier than one before it still meets its flow as in the reference.
 REORDER_SLACK_US = 10_000_000
-CHUNK_PACKETS = 1 << 16
+CHUNK_PACKETS = 1 << 15  # at most table.MAX_CHUNK_PACKETS
 # Orientations kept for conversations whose flow expired by clock; the oldest go first.
 ORIENTATIONS_KEPT = 1 << 18  # about 92 bytes each: 24 MB
 
@@ -69,7 +71,7 @@ class FlowMeter:
         self.flow_timeout_us = flow_timeout_us
         self.activity_timeout_us = activity_timeout_us
         self.reorder_slack_us = reorder_slack_us
-        self.chunk_packets = chunk_packets
+        self.chunk_packets = min(chunk_packets, MAX_CHUNK_PACKETS)
         self.orientations_kept = orientations_kept
         self.emit_every = emit_every
         self._ended: list[tuple[Array, list[str]]] = []  # slots ended, not yet written
@@ -109,8 +111,7 @@ class FlowMeter:
             return
         slots = slots[np.argsort(table.start[slots], kind="stable")]
         orient = table.orient[slots].tolist()
-        for slot, orientation in zip(slots.tolist(), orient, strict=True):
-            key = table.keys[slot]
+        for key, orientation in zip(table.keys[slots].tolist(), orient, strict=True):
             del self._open[key]
             self._orientation[key] = int(orientation)
         while len(self._orientation) > self.orientations_kept:
@@ -149,9 +150,8 @@ class FlowMeter:
         written = slots[kept]
         self.counts.single_packet_flows += len(slots) - len(written)
         self.counts.flows += len(written)
-        for reason, keep in zip(reasons, kept.tolist(), strict=True):
-            if keep:
-                self.counts.ended[reason] += 1
+        for reason, count in Counter(compress(reasons, kept.tolist())).items():
+            self.counts.ended[reason] += count
         batch = FlowBatch(
             family=table.family[written].astype(np.uint8),
             src_hi=table.src_hi[written].astype(np.uint64),
@@ -183,7 +183,7 @@ class FlowMeter:
         table = self.table
 
         # The state each conversation starts the chunk in.
-        open_slot = [self._open.get(key, -1) for key in talks.keys]
+        open_slot = list(map(self._open.get, talks.keys, repeat(-1)))
         slot_array = np.array(open_slot, np.int64)
         is_open = slot_array >= 0
         known = slot_array[is_open]
@@ -311,7 +311,7 @@ class FlowMeter:
             "orient": orient,
             "ip_equal": talks.ip_equal[conversation],
         }
-        keys = [talks.keys[c] for c in conversation.tolist()]
+        keys = np.array(talks.keys, dtype=object)[conversation]
         self.table.open(slots, event_time[positions], identity, keys)
 
     def _store_state(self, talks: assign.Conversations, state: assign.ConversationState) -> None:
@@ -322,11 +322,10 @@ class FlowMeter:
         table.start[slots[is_open]] = np.array(state.start, np.int64)[is_open]
         table.fwd_fins[slots[is_open]] = np.array(state.fins, np.int64)[is_open]
         opened = self._open
-        for key, slot in zip(talks.keys, state.slot, strict=True):
-            if slot >= 0:
-                opened[key] = slot
-            else:
-                opened.pop(key, None)
+        keep = is_open.tolist()
+        opened.update(zip(compress(talks.keys, keep), compress(state.slot, keep), strict=True))
+        for key in compress(talks.keys, (~is_open).tolist()):
+            opened.pop(key, None)
 
 
 _COLUMNS = (

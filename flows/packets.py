@@ -57,6 +57,17 @@ class PacketBatch:
     def empty(cls) -> PacketBatch:
         return cls(**{f.name: np.empty(0, DTYPES[f.name]) for f in fields(cls)})
 
+    @classmethod
+    def concat(cls, batches: list[PacketBatch]) -> PacketBatch:
+        """The packets of `batches`, in order, as one batch."""
+        if len(batches) == 1:
+            return batches[0]
+        if not batches:
+            return cls.empty()
+        return cls(
+            **{f.name: np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(cls)}
+        )
+
 
 DTYPES: dict[str, type[np.generic]] = {
     "number": np.int64,

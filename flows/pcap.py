@@ -47,10 +47,17 @@ MAGICS = {
 
 
 def read(
-    file: BufferedIOBase, path: str, skipped: Skipped, chunk_bytes: int = CHUNK_BYTES
+    file: BufferedIOBase,
+    path: str,
+    skipped: Skipped,
+    chunk_bytes: int = CHUNK_BYTES,
+    *,
+    prefix: bytes = b"",
+    stream: bool = False,
 ) -> Iterator[PacketBatch]:
-    """The packets of the pcap file open in `file` (positioned at its start), a chunk at a time."""
-    header = file.read(FILE_HEADER)
+    """The packets of the pcap file open in `file`, a chunk at a time. `prefix`: its first bytes,
+    already read (the magic number); `stream`: a pipe, read as its bytes come (`Chunks`)."""
+    header = prefix + file.read(FILE_HEADER - len(prefix))
     fmt = MAGICS[header[:4]]
     if len(header) < FILE_HEADER:
         raise TruncatedCaptureError(
@@ -61,7 +68,7 @@ def read(
     )
     link_type = link & 0xFFFF  # the upper bits may say how long a frame check sequence is
     limit = max(min(snaplen, MAX_RECORD), MAX_SNAPLEN)
-    chunks = Chunks(file, max(chunk_bytes, fmt.record_header + limit), FILE_HEADER)
+    chunks = Chunks(file, max(chunk_bytes, fmt.record_header + limit), FILE_HEADER, stream=stream)
     number = 0  # frames framed so far
     caplen_at = struct.Struct(fmt.byte_order + "I").unpack_from
     step = struct.Struct(fmt.byte_order + "8xI").unpack_from  # a record's caplen, at its start

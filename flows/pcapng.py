@@ -54,10 +54,17 @@ class Section:
 
 
 def read(
-    file: BufferedIOBase, path: str, skipped: Skipped, chunk_bytes: int = CHUNK_BYTES
+    file: BufferedIOBase,
+    path: str,
+    skipped: Skipped,
+    chunk_bytes: int = CHUNK_BYTES,
+    *,
+    prefix: bytes = b"",
+    stream: bool = False,
 ) -> Iterator[PacketBatch]:
-    """The packets of the pcapng file open in `file` (positioned at its start), chunk by chunk."""
-    chunks = Chunks(file, chunk_bytes)
+    """The packets of the pcapng file open in `file`, chunk by chunk. `prefix`: its first bytes,
+    already read (the magic number); `stream`: a pipe, read as its bytes come (`Chunks`)."""
+    chunks = Chunks(file, chunk_bytes, prefix=prefix, stream=stream)
     section: Section | None = None
     order = "<"  # of the current section
     number = 0  # packet blocks framed so far

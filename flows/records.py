@@ -17,7 +17,8 @@ class FlowBatch:
 
     The source is the sender of the flow's first packet (as the reference writes it), addresses
     are split like `flows.packets.PacketBatch`'s, and `features` is float64 `[n, 78]` in
-    `models.features.FEATURE_NAMES` order.
+    `models.features.FEATURE_NAMES` order (column-major as the meter makes it: each feature's
+    values are contiguous, for the writer and the meter's own column-by-column filling).
     """
 
     family: Array  # uint8: 4 or 6

@@ -41,9 +41,11 @@ class Chunk:
     m2: Array
 
     @classmethod
-    def reduce(cls, groups: Array, values: Array) -> Chunk:
-        """Moments of `values` (int64) per run of equal `groups` (values of one group adjacent)."""
-        starts = segment_starts(groups)
+    def reduce(cls, groups: Array, values: Array, starts: Array | None = None) -> Chunk:
+        """Moments of `values` (int64) per run of equal `groups` (values of one group adjacent);
+        `starts`: where the runs start, if known."""
+        if starts is None:
+            starts = segment_starts(groups)
         if len(starts) == 0:
             empty = np.empty(0, np.int64)
             return cls(empty, empty, empty, empty, empty, np.empty(0))
@@ -79,27 +81,24 @@ class Moments:
 
     __slots__ = ("high", "low", "m2", "n", "total")
 
-    def __init__(self, capacity: int) -> None:
-        self.n = np.zeros(capacity, np.int64)
-        self.total = np.zeros(capacity, np.int64)
-        self.low = np.full(capacity, EMPTY_LOW, np.int64)
-        self.high = np.full(capacity, EMPTY_HIGH, np.int64)
-        self.m2 = np.zeros(capacity)
+    def __init__(self, n: Array, total: Array, low: Array, high: Array, m2: Array) -> None:
+        """Over columns indexed by slot (views of a table's matrices, say), which a new slot's
+        values must start as: 0, 0, `EMPTY_LOW`, `EMPTY_HIGH`, 0.0."""
+        self.n = n
+        self.total = total
+        self.low = low
+        self.high = high
+        self.m2 = m2
 
-    def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.n)
-        self.n = np.concatenate((self.n, np.zeros(extra, np.int64)))
-        self.total = np.concatenate((self.total, np.zeros(extra, np.int64)))
-        self.low = np.concatenate((self.low, np.full(extra, EMPTY_LOW, np.int64)))
-        self.high = np.concatenate((self.high, np.full(extra, EMPTY_HIGH, np.int64)))
-        self.m2 = np.concatenate((self.m2, np.zeros(extra)))
-
-    def reset(self, slots: Array) -> None:
-        self.n[slots] = 0
-        self.total[slots] = 0
-        self.low[slots] = EMPTY_LOW
-        self.high[slots] = EMPTY_HIGH
-        self.m2[slots] = 0.0
+    @classmethod
+    def empty(cls, capacity: int) -> Moments:
+        return cls(
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64),
+            np.full(capacity, EMPTY_LOW, np.int64),
+            np.full(capacity, EMPTY_HIGH, np.int64),
+            np.zeros(capacity),
+        )
 
     def merge(self, chunk: Chunk) -> None:
         """Add a chunk's moments to its groups' (each group once in `chunk`)."""
@@ -119,24 +118,42 @@ class Moments:
         self.low[slots] = np.minimum(self.low[slots], chunk.low)
         self.high[slots] = np.maximum(self.high[slots], chunk.high)
 
-    def mean(self, slots: Array) -> Array:
-        """The mean, NaN where there is no value (as `SummaryStatistics.getMean`)."""
+    def summary(self, slots: Array) -> Summary:
+        """The statistics of the flows in `slots`, each column gathered once."""
         n = self.n[slots]
+        total = self.total[slots]
+        m2 = self.m2[slots]
+        some = n > 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, self.total[slots] / n, np.nan)
+            mean = np.where(some, total / n, np.nan)
+            variance = m2 / (n - 1)
+        variance = np.where(n > 1, np.maximum(variance, 0.0), np.where(n == 1, 0.0, np.nan))
+        return Summary(
+            n=n,
+            total=total,
+            m2=m2,
+            low=self.low[slots],
+            high=self.high[slots],
+            mean=mean,
+            std=np.sqrt(variance),
+            minimum=np.where(some, self.low[slots].astype(np.float64), np.nan),
+            maximum=np.where(some, self.high[slots].astype(np.float64), np.nan),
+        )
 
-    def variance(self, slots: Array) -> Array:
-        """Sample variance (n - 1); 0 for one value, NaN for none (as `getVariance`)."""
-        n = self.n[slots]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = self.m2[slots] / (n - 1)
-        return np.where(n > 1, np.maximum(variance, 0.0), np.where(n == 1, 0.0, np.nan))
 
-    def std(self, slots: Array) -> Array:
-        return np.sqrt(self.variance(slots))
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Some flows' count, integer sum, M2, minimum and maximum of a quantity, with what
+    `SummaryStatistics` reports from them: the mean (NaN for no value), the sample standard
+    deviation (0 for one value, NaN for none), and the minimum and maximum as doubles (NaN for
+    none)."""
 
-    def minimum(self, slots: Array) -> Array:
-        return np.where(self.n[slots] > 0, self.low[slots].astype(np.float64), np.nan)
-
-    def maximum(self, slots: Array) -> Array:
-        return np.where(self.n[slots] > 0, self.high[slots].astype(np.float64), np.nan)
+    n: Array
+    total: Array
+    m2: Array
+    low: Array
+    high: Array
+    mean: Array
+    std: Array
+    minimum: Array
+    maximum: Array

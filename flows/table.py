@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flows.packets import PSH, URG
-from flows.stats import EMPTY_LOW, Array, Chunk, Moments, segment_starts
+from flows.stats import EMPTY_HIGH, EMPTY_LOW, Array, Chunk, Moments, segment_starts
 
 # The reference's thresholds on the gap between consecutive packets of a flow, in microseconds:
 # a subflow ends and a bulk run breaks after more than 1 s (`detectUpdateSubflows`,
@@ -87,25 +87,86 @@ _MOMENTS = ("fwd_len", "bwd_len", "flow_iat", "fwd_iat", "bwd_iat", "active", "i
 
 # Flag counters in the reference's column order: FIN, SYN, RST, PSH, ACK, URG, CWR, ECE.
 FLAG_BITS = (0, 1, 2, 3, 4, 5, 7, 6)
+# The eight counters are summed as two 64-bit words of four 16-bit lanes: a table spreads each
+# flag byte's bits to their lanes, and one reduction per word counts four flags at once. A lane
+# cannot carry into the next while a chunk holds fewer than 2**16 packets (`MAX_CHUNK_PACKETS`).
+MAX_CHUNK_PACKETS = (1 << 16) - 1
+_LANE_BITS = 16
+_FLAG_LANES = [
+    np.array(
+        [
+            sum(((flags >> bit) & 1) << (_LANE_BITS * lane) for lane, bit in enumerate(word))
+            for flags in range(256)
+        ],
+        np.uint64,
+    )
+    for word in (FLAG_BITS[:4], FLAG_BITS[4:])
+]
+
+
+_FLAG_COLUMNS = tuple(f"flags_{i}" for i in range(8))
+_MOMENT_FIELDS = ("n", "total", "low", "high")
+_COLUMNS = (
+    *_INT_COLUMNS,
+    *_FLAG_COLUMNS,
+    *(f"{name}_{field}" for name in _MOMENTS for field in _MOMENT_FIELDS),
+)
+_INDEX = {name: i for i, name in enumerate(_COLUMNS)}
+# A new flow's row: zeros, but for the minima and maxima of nothing yet.
+_OPENED = np.zeros(len(_COLUMNS), np.int64)
+_OPENED[_INDEX["fwd_header_min"]] = EMPTY_LOW
+for _name in _MOMENTS:
+    _OPENED[_INDEX[f"{_name}_low"]] = EMPTY_LOW
+    _OPENED[_INDEX[f"{_name}_high"]] = EMPTY_HIGH
+_OPENED_VALUES = [*_OPENED.tolist(), *[0.0] * len(_MOMENTS)]  # and the float matrix's m2
+
+
+def _grown(matrix: Array, capacity: int) -> Array:
+    """A column-major copy of `matrix` with `capacity` rows, the new ones zeros."""
+    grown = np.zeros((capacity, matrix.shape[1]), matrix.dtype, order="F")
+    grown[: len(matrix)] = matrix
+    return grown
 
 
 class FlowTable:
     """Accumulators of every open flow, by slot; slots of ended flows are reused."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1 << 14) -> None:
+        # Untouched rows of the zeroed matrices take no memory: a large start spares copies.
         self.capacity = capacity
-        # The integer accumulators are the rows of one matrix: a flow's are zeroed (or gathered
-        # for its features) in one operation.
-        self.matrix = np.zeros((len(_INT_COLUMNS), capacity), np.int64)
-        self.ints: dict[str, Array] = dict(zip(_INT_COLUMNS, self.matrix, strict=True))
+        # Every integer accumulator of a flow is one row of a matrix (its float ones, one row of
+        # another): a new flow's are set in one operation. The matrices are column-major: each
+        # accumulator's column is contiguous (128 KiB for 16,384 flows), so the scattered reads
+        # and writes of a chunk's flows, and the gathers of ended flows, stay in cache.
+        self.matrix = np.zeros((capacity, len(_COLUMNS)), np.int64, order="F")
+        self.m2 = np.zeros((capacity, len(_MOMENTS)), order="F")
         self.orient = np.zeros(capacity, np.bool_)  # the source is the conversation's endpoint A
         self.ip_equal = np.zeros(capacity, np.bool_)  # both ends share an address
         self.live = np.zeros(capacity, np.bool_)
-        self.flag_counts = np.zeros((capacity, 8), np.int64)
-        self.moments = {name: Moments(capacity) for name in _MOMENTS}
-        self.keys: list[int] = [0] * capacity  # the conversation key of each slot's flow
+        # The conversation key of each slot's flow (Python ints: up to 297 bits).
+        self.keys = np.zeros(capacity, object)
+        self._views()
         self._free: list[int] = []
         self._next = 0
+
+    def _views(self) -> None:
+        """Name the matrices' columns (again, after they grow)."""
+        matrix = self.matrix
+        self._columns: list[Array] = [matrix[:, i] for i in range(len(_COLUMNS))]
+        self._columns += [self.m2[:, i] for i in range(len(_MOMENTS))]
+        self.ints: dict[str, Array] = {name: matrix[:, _INDEX[name]] for name in _INT_COLUMNS}
+        first = _INDEX[_FLAG_COLUMNS[0]]
+        self.flag_counts = matrix[:, first : first + 8]
+        self.moments = {
+            name: Moments(
+                n=matrix[:, _INDEX[f"{name}_n"]],
+                total=matrix[:, _INDEX[f"{name}_total"]],
+                low=matrix[:, _INDEX[f"{name}_low"]],
+                high=matrix[:, _INDEX[f"{name}_high"]],
+                m2=self.m2[:, i],
+            )
+            for i, name in enumerate(_MOMENTS)
+        }
 
     def __getattr__(self, name: str) -> Array:
         try:
@@ -130,28 +191,31 @@ class FlowTable:
             return
         capacity = max(self._next, 2 * self.capacity)
         extra = capacity - self.capacity
-        matrix = np.zeros((len(_INT_COLUMNS), capacity), np.int64)
-        matrix[:, : self.capacity] = self.matrix
-        self.matrix = matrix
-        self.ints = dict(zip(_INT_COLUMNS, matrix, strict=True))
+        self.matrix = _grown(self.matrix, capacity)
+        self.m2 = _grown(self.m2, capacity)
         self.orient = np.concatenate((self.orient, np.zeros(extra, np.bool_)))
         self.ip_equal = np.concatenate((self.ip_equal, np.zeros(extra, np.bool_)))
         self.live = np.concatenate((self.live, np.zeros(extra, np.bool_)))
-        self.flag_counts = np.concatenate((self.flag_counts, np.zeros((extra, 8), np.int64)))
-        for moments in self.moments.values():
-            moments.grow(capacity)
-        self.keys.extend([0] * extra)
+        self.keys = np.concatenate((self.keys, np.zeros(extra, object)))
         self.capacity = capacity
+        self._views()
+
+    def gather(self, slots: Array) -> dict[str, Array]:
+        """The integer accumulators of the flows in `slots`, by name."""
+        return {name: column[slots] for name, column in self.ints.items()}
 
     def release(self, slots: Array) -> None:
         """Forget ended flows and make their slots free."""
         self.live[slots] = False
         self._free.extend(slots.tolist())
 
-    def open(self, slots: Array, start: Array, identity: dict[str, Array], keys: list[int]) -> None:
-        """Start new flows: zeroed accumulators, their identity and start time."""
+    def open(self, slots: Array, start: Array, identity: dict[str, Array], keys: Array) -> None:
+        """Start new flows: zeroed accumulators, their identity and start time. `keys`: their
+        conversations' keys (an object array)."""
         self.reserve()
-        self.matrix[:, slots] = 0
+        # Column by column: each write stays within one contiguous column.
+        for column, value in zip(self._columns, _OPENED_VALUES, strict=True):
+            column[slots] = value
         for name, values in identity.items():
             if name in self.ints:
                 self.ints[name][slots] = values
@@ -160,12 +224,7 @@ class FlowTable:
         self.live[slots] = True
         self.start[slots] = start
         self.start_active[slots] = start
-        self.fwd_header_min[slots] = EMPTY_LOW
-        self.flag_counts[slots] = 0
-        for moments in self.moments.values():
-            moments.reset(slots)
-        for slot, key in zip(slots.tolist(), keys, strict=True):
-            self.keys[slot] = key
+        self.keys[slots] = keys
 
     def update(self, rows: PacketRows, activity_timeout_us: int) -> None:
         """Fold a chunk's packets into their flows, as `BasicFlow.firstPacket`/`addPacket`."""
@@ -187,8 +246,13 @@ class FlowTable:
         self._directions(rows)
         self._bulk(rows)
 
-        bits = np.unpackbits(rows.flags[:, None], axis=1, bitorder="little")[:, FLAG_BITS]
-        self.flag_counts[flows] += np.add.reduceat(bits.astype(np.int64), starts, axis=0)
+        low, high = (np.add.reduceat(lanes[rows.flags], starts) for lanes in _FLAG_LANES)
+        counts = np.empty((len(flows), 8), np.int64)
+        for lane in range(4):
+            shift = np.uint64(_LANE_BITS * lane)
+            counts[:, lane] = (low >> shift) & np.uint64(0xFFFF)
+            counts[:, 4 + lane] = (high >> shift) & np.uint64(0xFFFF)
+        self.flag_counts[flows] += counts
         self.last[flows] = t[ends]
 
     def _times(
@@ -247,7 +311,9 @@ class FlowTable:
             iat = self.moments["fwd_iat" if forward else "bwd_iat"]
             iat.merge(Chunk.reduce(ps[has_gap], gap[has_gap]))
             payload = rows.payload[picked]
-            self.moments["fwd_len" if forward else "bwd_len"].merge(Chunk.reduce(ps, payload))
+            self.moments["fwd_len" if forward else "bwd_len"].merge(
+                Chunk.reduce(ps, payload, starts)
+            )
             header = rows.header[picked]
             counts = np.diff(np.append(starts, len(ps)))
             packets[flows] += counts
