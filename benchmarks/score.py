@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from benchmarks.machine import describe_machine, library_versions
+from benchmarks.machine import describe_machine, git_revision, library_versions
 from benchmarks.prepare import PROJECT_ROOT, find_data, prepare
 from benchmarks.score_report import render
 from models.features import FEATURE_NAMES
@@ -278,17 +278,6 @@ def old_way(pickles: PickleSet, model_name: str, features: Any, jobs: int) -> tu
 
 
 # --- the run --------------------------------------------------------------------------------
-
-
-def git_revision() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    revision = git("rev-parse", "--short", "HEAD") or "unknown"
-    return revision + (" (with uncommitted changes)" if git("status", "--porcelain") else "")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
