@@ -6,26 +6,23 @@
 Without `--pcap`, records `REQUESTS=40000 ../shared/tools/traffic bulk` once into
 benchmarks/results/tmp/ (git-ignored; needs root) and reuses it. Then: both tools on it,
 interleaved, `--rounds` times each, one core each; our peak memory on a file holding the same
-traffic twice (and the reference's, once); the live part (`benchmarks/flows/live.py`, the
-readers') when it is there. Writes benchmarks/results/flows-DATE-MACHINE.md and .json.
+traffic twice (and the reference's, once); the live capture (`benchmarks/flows/live.py`) unless
+`--no-live`. Writes benchmarks/results/flows-DATE-MACHINE.md and .json.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from benchmarks.flows import capture, files
+from benchmarks.flows import capture, files, live
 from benchmarks.flows.report import render
 from benchmarks.flows.settings import CACHE, PROJECT_ROOT, RESULTS
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, git_revision
 
 COMMAND = "python -m benchmarks.flows"
 
@@ -42,31 +39,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _live() -> ModuleType | None:
-    """The live benchmark, `benchmarks/flows/live.py`: `measure(args) -> dict` and
-    `render(result) -> list[str]` (markdown lines), when the readers' engineer has added it."""
-    try:
-        return importlib.import_module("benchmarks.flows.live")
-    except ModuleNotFoundError:
-        return None
-
-
-def _revision() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the checkout when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     ours, cfm = files.compare(pcap, args.rounds, args.cpu)
     result: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "revision": _revision(),
+        "revision": git_revision(),
         "machine": describe_machine().__dict__,
         "command": COMMAND,
-        "capture": {"path": str(pcap), "packets": packets, "bytes": pcap.stat().st_size},
+        "capture": {"path": _shown(pcap), "packets": packets, "bytes": pcap.stat().st_size},
         "ours": files.as_dict(ours, packets),
         "cfm": files.as_dict(cfm, packets),
     }
@@ -95,21 +71,20 @@ def main(argv: list[str] | None = None) -> int:
             twice = files.memory_only(files.ours_command(big, out / "ours.csv"), args.cpu)
             reference = files.memory_only(files.cfm_command(big, out / "cfm"), args.cpu)
         result["twice"] = {
-            "path": str(big),
+            "path": _shown(big),
             "packets": 2 * packets,
             "ours_peak_rss_bytes": twice.peak_rss_bytes,
             "ours_seconds": twice.seconds,
             "cfm_peak_rss_bytes": reference.peak_rss_bytes,
             "cfm_seconds": reference.seconds,
         }
-    live = None if args.no_live else _live()
-    if live is not None:
+    if not args.no_live:
         result["live"] = live.measure(args)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"flows-{result['when'][:10]}-{describe_machine().slug}"
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = render(result)
-    if live is not None and "live" in result:
+    if "live" in result:
         lines += live.render(result["live"])
     (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import subprocess
 import tempfile
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -29,7 +28,7 @@ from benchmarks.libraries.over_http import compare_http
 from benchmarks.libraries.report import write_markdown
 from benchmarks.libraries.variants import VARIANTS, activated
 from benchmarks.libraries.workers import probe_workers
-from benchmarks.machine import describe_machine
+from benchmarks.machine import describe_machine, git_revision
 from benchmarks.prepare import PROJECT_ROOT, prepare
 
 PARTS = ("tests", "in-process", "http", "workers", "off-path")
@@ -47,12 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _revision() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    return done.stdout.strip() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
@@ -66,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     results["meta"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "revision": _revision(),
+        "revision": git_revision(),
         "machine": dataclasses.asdict(describe_machine()),
         "versions": {name: version(variant.library) for name, variant in VARIANTS.items()},
         "rounds": args.rounds,
