@@ -11,19 +11,13 @@ tests.
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from benchmarks import shared
 from models.features import FEATURE_NAMES
 from tests.conftest import PROJECT_ROOT
 from tests.flows.build import Flow
-from tests.flows.netns import require_namespaces, traffic_namespace
+from tests.flows.netns import run_beside_traffic
 from tests.flows.parity import RELATIVE, reference_flows, run_cfm_folder
 from tests.flows.reference import cfm_path
 
@@ -70,63 +64,24 @@ def _differences(ours: list[Flow], theirs: list[Flow]) -> list[str]:
 def test_live_capture_gives_the_reference_flows_of_a_recording_made_beside_it(
     tmp_path: Path,
 ) -> None:
-    require_namespaces()
-    traffic = shared.traffic()
-    if not traffic.is_file():
-        pytest.skip(f"the traffic recorder is not at {traffic}: set TRAFFIC to ../shared's")
     cfm_path()
     pcaps = tmp_path / "pcaps"
     pcaps.mkdir()
     live_csv = tmp_path / "live.csv"
-    tool = subprocess.Popen(
-        [str(traffic), SCENARIO, str(pcaps / f"{SCENARIO}.pcap")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    done = run_beside_traffic(
+        SCENARIO,
+        pcaps / f"{SCENARIO}.pcap",
+        [
+            *(sys.executable, "-m", "ids_inference", "flows", "--interface", "lo"),
+            *("--filter", FILTER, "--names", "cicflowmeter", "-o", str(live_csv)),
+        ],
+        ready="flows: capturing on lo",
+        cwd=PROJECT_ROOT,
     )
-    capture: subprocess.Popen[str] | None = None
-    try:
-        # Hold the tool (it has not started its tcpdump or its scenario yet) until our capture
-        # listens in its namespace; the tool removes the namespace when it ends.
-        namespace = traffic_namespace(tool)
-        tool.send_signal(signal.SIGSTOP)
-        capture = subprocess.Popen(
-            [
-                *("ip", "netns", "exec", namespace),
-                *(sys.executable, "-m", "ids_inference", "flows", "--interface", "lo"),
-                *("--filter", FILTER, "--names", "cicflowmeter", "-o", str(live_csv)),
-            ],
-            cwd=PROJECT_ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert capture.stderr is not None
-        first = capture.stderr.readline()
-        assert "flows: capturing on lo" in first, first + capture.stderr.read()
-        tool.send_signal(signal.SIGCONT)
-        output, _ = tool.communicate(timeout=600)
-        assert tool.returncode == 0, output
-        # The tool's own exit stops what runs in its namespace (SIGTERM), our capture included;
-        # send ours only if it has not ended by then (a second SIGTERM sent at once can land
-        # after the capture has restored the default handler, on its way out).
-        try:
-            status = capture.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            capture.send_signal(signal.SIGTERM)
-            status = capture.wait(timeout=120)
-        assert status == 0, capture.stderr.read()
-        summary = capture.stderr.read()
-    finally:
-        for process in (tool, capture):
-            if process is not None and process.poll() is None:
-                os.kill(process.pid, signal.SIGCONT)
-                process.kill()
-                process.wait()
-        if capture is not None and capture.stderr is not None:
-            capture.stderr.close()
+    assert done.status == 0, done.stderr
     run_cfm_folder(pcaps, tmp_path / "out")
     theirs = reference_flows(tmp_path / "out" / f"{SCENARIO}.pcap_Flow.csv")
     ours = reference_flows(live_csv)
-    assert len(theirs) > 100, summary  # web pages, UDP exchanges and 300 scanned ports
+    assert len(theirs) > 100, done.stderr  # web pages, UDP exchanges and 300 scanned ports
     found = _differences(ours, theirs)
     assert not found, "\n".join(found[:20])
