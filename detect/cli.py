@@ -37,6 +37,7 @@ from detect.summary import Summary
 from detect.verdicts import Scorer
 from flows.errors import FlowsError
 from flows.inputs import add_arguments, check_arguments, open_stream
+from flows.paths import output_problem
 from flows.stream import FlowStream
 from server.settings import default_artifacts, default_model
 
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     check_arguments(parser, args)
     if args.server and args.artifacts:
         parser.error("--artifacts and --server exclude each other (the server has its own)")
+    problem = output_problem(args.alerts) if args.alerts else None
+    if problem is not None:
+        print(f"ids-inference detect: {problem}", file=sys.stderr)
+        return 1
     try:
         scorer = _scorer(args)
     except DetectError as error:
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - began
     source = f"{args.interface} (live)" if live else ", ".join(args.pcaps)
     ended = stream.counts.ended
+    print(f"detect: {stream.packets_read(seconds)}", file=sys.stderr)
     print(
         f"detect: {summary.flows:,} flows from {source} judged by {scorer.name} version "
         f"{scorer.version} ({scorer.where}) in {seconds:.1f} s; the flow meter ended "
@@ -215,11 +221,11 @@ def _run(
         if output == "-":
             file = sys.stdout.buffer
         elif output is not None and live:
-            file = stack.enter_context(Path(output).open("wb"))
+            file = stack.enter_context(_opened(Path(output), output))
         elif output is not None:
             target = Path(output)
             partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-            file = stack.enter_context(partial.open("wb"))
+            file = stack.enter_context(_opened(partial, output))
             stack.callback(partial.unlink, missing_ok=True)
         writer = AlertWriter(file, flush=live or output == "-") if file is not None else None
         shown = _Progress(stream, progress and not live)
@@ -246,3 +252,12 @@ def _run(
             file.close()  # type: ignore[union-attr]
             os.replace(partial, output)  # type: ignore[arg-type]
         return writer.written if writer else 0
+
+
+def _opened(path: Path, output: str) -> BinaryIO:
+    # `output_problem` has checked the folder; this catches what it cannot foresee (a read-only
+    # file under --interface, a folder changed since).
+    try:
+        return path.open("wb")
+    except OSError as error:
+        raise DetectError(f"cannot write {output!r} ({error.strerror or error})") from None

@@ -130,6 +130,9 @@ class RemoteScorer:
                 return body, int(length) if length is not None else None
         except urllib.error.HTTPError as error:
             detail = _error_text(error.read())
+            if error.code in (401, 403):
+                told = "the server refuses it" if self._headers else "it is not set"
+                detail += f" (the bearer token is read from {TOKEN_VARIABLE}: {told})"
             raise DetectError(
                 f"the server at {self.url} answered {error.code} to {request.full_url}: {detail}"
             ) from None

@@ -28,6 +28,7 @@ from flows.csv_out import CsvWriter
 from flows.errors import FlowsError
 from flows.inputs import add_arguments, check_arguments, open_stream
 from flows.labelling import LabelRuleError, Rule, label_flows
+from flows.paths import output_problem
 from flows.records import FlowBatch
 from flows.stream import FlowStream
 
@@ -158,12 +159,9 @@ class _Progress:
 def summary(stream: FlowStream, written: int, seconds: float) -> str:
     """What was read, skipped and written."""
     counts = stream.counts
-    skipped = sum(stream.skipped.values())
-    reasons = ", ".join(f"{reason} {n:,}" for reason, n in stream.skipped.most_common())
     ended = counts.ended
     lines = [
-        f"flows: {counts.packets + skipped:,} frames read in {seconds:.1f} s: {counts.packets:,} "
-        f"IP packets metered, {skipped:,} skipped" + (f" ({reasons})" if reasons else ""),
+        f"flows: {stream.packets_read(seconds)}",
         f"flows: {written:,} flows written (ended by FIN {ended['FIN']:,}, RST {ended['RST']:,}, "
         f"timeout {ended['timeout'] + ended['clock']:,}, end of input {ended['end']:,}); "
         f"{counts.single_packet_flows:,} single-packet flows not written, as the reference",
@@ -185,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     check_arguments(parser, args)
     rules = _rules(parser, getattr(args, "rules", None))
     live = args.interface is not None
+    problem = output_problem(args.output)
+    if problem is not None:
+        print(f"ids-inference flows: {problem}", file=sys.stderr)
+        return 1
     try:
         stream, capture = open_stream(args)
     except FlowsError as error:
@@ -231,16 +233,25 @@ def _write(
         return _rows(stream, sys.stdout, naming, progress and not live, rules, flush=live)
     path = Path(output)
     if live:
-        with path.open("w", newline="") as file:
+        with _opened(path, path) as file:
             return _rows(stream, file, naming, False, rules, flush=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with partial.open("w", newline="") as file:
+        with _opened(partial, path) as file:
             written = _rows(stream, file, naming, progress, rules, flush=False)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return written
+
+
+def _opened(path: Path, output: Path) -> TextIO:
+    # `output_problem` has checked the folder; this catches what it cannot foresee (a read-only
+    # file under --interface, a folder changed since).
+    try:
+        return path.open("w", newline="")
+    except OSError as error:
+        raise FlowsError(f"cannot write {str(output)!r} ({error.strerror or error})") from None
 
 
 def _rows(

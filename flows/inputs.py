@@ -8,7 +8,9 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from flows.errors import CaptureError
 from flows.meter import ACTIVITY_TIMEOUT_US, FLOW_TIMEOUT_US
+from flows.paths import input_problem
 from flows.stream import FlowStream
 
 CHANGED = "another value makes flows and features unlike CICIDS2017's"
@@ -54,20 +56,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if bool(args.pcaps) == bool(args.interface):
-        parser.error("give capture files, or --interface (not both)")
+        parser.error(
+            "give capture files or --interface, not both"
+            if args.pcaps
+            else "give capture files or --interface"
+        )
     if args.filter and not args.interface:
         parser.error("--filter applies to --interface only")
 
 
 def open_stream(args: argparse.Namespace) -> tuple[FlowStream, Any]:
-    """The flow stream over the files, or over a live capture opened now (so that a missing
-    privilege, an unknown interface or a bad filter raise before anything is written), and that
-    capture (None for files): the caller closes it, which counts the kernel's drops."""
+    """The flow stream over the files, or over a live capture opened now (so that a missing or
+    unreadable file, a missing privilege, an unknown interface or a bad filter raise before
+    anything is written), and that capture (None for files): the caller closes it, which counts
+    the kernel's drops."""
     meter = {
         "flow_timeout_us": round(args.flow_timeout * 1e6),
         "activity_timeout_us": round(args.activity_timeout * 1e6),
     }
     if not args.interface:
+        for path in args.pcaps:
+            problem = input_problem(path)
+            if problem is not None:
+                raise CaptureError(path, problem)
         return FlowStream([Path(p) for p in args.pcaps], meter=meter), None
     # The capture library loads only when capturing.
     live = importlib.import_module("flows.live")

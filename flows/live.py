@@ -9,8 +9,10 @@ docs/flows-input.md has the measurements behind this choice.
 
 from __future__ import annotations
 
+import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -45,12 +47,17 @@ DELIVERY_MARGIN_US = 300_000
 
 KERNEL_DROPS = "dropped by the kernel before the capture read them (its buffer was full)"
 INTERFACE_DROPS = "dropped by the network interface or its driver"
-GRANT = (
-    "run it as root, or grant the capability to the interpreter once: "
-    "sudo setcap cap_net_raw,cap_net_admin+eip $(readlink -f $(which python3))"
-)
 # pcap_activate's error codes (pcap/pcap.h).
 _NO_SUCH_DEVICE, _PERM_DENIED, _IFACE_NOT_UP, _PROMISC_PERM_DENIED = -5, -8, -9, -11
+
+
+def grant() -> str:
+    """What to do without CAP_NET_RAW. The interpreter is named resolved (a venv's python is a
+    link, and pyenv's `python3` on PATH is a shim script that setcap cannot empower)."""
+    return (
+        "run it as root, or grant the capability to the interpreter once: "
+        f"sudo setcap cap_net_raw,cap_net_admin+eip {os.path.realpath(sys.executable)}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +145,7 @@ class LiveCapture:
             return handle
         if status in (_PERM_DENIED, _PROMISC_PERM_DENIED):
             raise CapturePermissionError(
-                f"capturing on {self.interface} needs the CAP_NET_RAW capability: {GRANT}"
+                f"capturing on {self.interface} needs the CAP_NET_RAW capability: {grant()}"
             )
         if status == _NO_SUCH_DEVICE:
             raise InterfaceNotFoundError(f"no network interface is named {self.interface!r}")
@@ -150,7 +157,7 @@ class LiveCapture:
             message = str(error)
             if "permission" in message.lower() or "not permitted" in message:
                 raise CapturePermissionError(
-                    f"capturing on {self.interface} needs the CAP_NET_RAW capability: {GRANT}"
+                    f"capturing on {self.interface} needs the CAP_NET_RAW capability: {grant()}"
                 ) from error
             raise LiveCaptureError(f"cannot capture on {self.interface}: {message}") from error
         raise LiveCaptureError(f"cannot capture on {self.interface} (libpcap error {status})")

@@ -84,6 +84,18 @@ class FlowStream:
     def stopping(self) -> bool:
         return self._stopping
 
+    def packets_read(self, seconds: float) -> str:
+        """`1,001 frames read in 0.2 s: 1,000 IP packets metered, 1 skipped (reason 1)`: the
+        closing line of every command that meters packets; a live capture's drops count as
+        skipped once it is closed."""
+        skipped = sum(self.skipped.values())
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.skipped.most_common())
+        packets = self.counts.packets
+        return (
+            f"{packets + skipped:,} frames read in {seconds:.1f} s: {packets:,} IP packets "
+            f"metered, {skipped:,} skipped" + (f" ({reasons})" if reasons else "")
+        )
+
     def __iter__(self) -> Iterator[FlowBatch]:
         sources = iter(self._sources)
         for source in sources:

@@ -100,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the summary as JSON (rows, predictions, rejected rows, seconds per stage)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress and no summary")
     return parser
 
 

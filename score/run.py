@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from flows.paths import output_problem
 from score.chunks import Rejected, Result, ScorerKey, keep_scorer, process
 from score.errors import BadRowError, ScoreError
 from score.layout import IDENTIFIERS, Layout, locate
@@ -56,6 +57,9 @@ def prepare(run: Run) -> tuple[Scorer, ScorerKey, list[Source], list[Layout]]:
     if not run.inputs:
         raise ScoreError("no input files")
     output_format(run.output)
+    problem = output_problem(run.output)
+    if problem is not None:
+        raise ScoreError(problem)
     for path in run.inputs:
         if path.resolve() in {run.output.resolve(), rejected_path(run.output).resolve()}:
             raise ScoreError(f"{path}: is both an input and the output")

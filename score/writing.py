@@ -51,8 +51,6 @@ class Output:
         self.path = path
         self.format = output_format(path)
         self._temporary = _temporary(path)
-        if not path.parent.is_dir():
-            raise ScoreError(f"cannot write {str(path)!r}: no folder {str(path.parent)!r}")
         self._writer: pq.ParquetWriter | pa_csv.CSVWriter
         try:
             if self.format == "Parquet":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import http.server
 import json
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,11 @@ import pytest
 from benchmarks.processes import free_port
 from detect.alerts import FLOW_ID_MASK
 from detect.cli import main
+from detect.remote import TOKEN_VARIABLE
+from flows import live
+from flows.packets import PacketBatch, Skipped
 from tests.detect.port_model import LOW_PORTS
+from tests.flows.build import Packet, batch
 
 EVE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4}$")
 
@@ -163,6 +170,118 @@ def test_bad_input_is_a_clear_error_and_leaves_no_alerts_file(
     assert message in stderr
     assert "Traceback" not in stderr
     _no_alerts_file(folder)
+
+
+def test_a_capture_cut_short_reports_its_skipped_record(
+    pcaps_dir: Path, repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes((pcaps_dir / "web.pcap").read_bytes()[:-3])
+    options = ("--artifacts", str(repository), "--model", "ports", "--alerts", str(tmp_path / "a"))
+    status, stderr = _detect(capsys, str(cut), *options)
+    assert status == 0, stderr
+    assert re.search(
+        r"^detect: [\d,]+ frames read in [\d.]+ s: [\d,]+ IP packets metered, 1 skipped \(the "
+        r"file ends inside a packet record \(the capture was cut short\) 1\)$",
+        stderr,
+        re.MULTILINE,
+    ), stderr
+
+
+def test_a_live_capture_reports_the_kernel_drops_counted_at_its_close(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class OneBatchThenDrops:
+        """A capture of one batch whose close finds 7 packets dropped, as libpcap's stats do."""
+
+        def __init__(self, interface: str, bpf_filter: str | None) -> None:
+            self.skipped = Skipped()
+
+        def __iter__(self) -> Iterator[PacketBatch]:
+            yield batch((Packet(0, payload=10), Packet(0, payload=10).reversed(0.001)))
+
+        def close(self) -> None:
+            self.skipped[live.KERNEL_DROPS] += 7
+
+    monkeypatch.setattr(live, "LiveCapture", OneBatchThenDrops)
+    status, stderr = _detect(
+        capsys, "--interface", "eth9", "--artifacts", str(repository), "--model", "ports"
+    )
+    assert status == 0, stderr
+    assert f"2 IP packets metered, 7 skipped ({live.KERNEL_DROPS} 7)\n" in stderr
+
+
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        pytest.param(
+            "nowhere/a.jsonl", "cannot write '{tmp}/nowhere/a.jsonl': no folder", id="no folder"
+        ),
+        pytest.param("", "cannot write '{tmp}': it is a folder", id="a folder"),
+    ],
+)
+@pytest.mark.parametrize("live_input", [False, True], ids=["files", "interface"])
+def test_an_unwritable_alerts_file_stops_before_any_input_opens(
+    alerts: str,
+    message: str,
+    live_input: bool,
+    pcaps_dir: Path,
+    repository: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("the capture opened before the alerts file was checked")
+
+    monkeypatch.setattr(live, "LiveCapture", never)
+    source = ["--interface", "eth9"] if live_input else [str(pcaps_dir / "udp.pcap")]
+    options = ["--artifacts", str(repository), "--model", "ports"]
+    status, stderr = _detect(capsys, *source, *options, "--alerts", str(tmp_path / alerts))
+    assert status == 1
+    assert stderr.startswith(f"ids-inference detect: {message.format(tmp=tmp_path)}")
+    assert len(stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("token", [None, "wrong"], ids=["no token", "a refused token"])
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refusing_server_points_at_the_token_variable(
+    code: int,
+    token: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"error": "no valid bearer token"}'
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    if token is None:
+        monkeypatch.delenv(TOKEN_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(TOKEN_VARIABLE, token)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}"
+            status, stderr = _detect(capsys, "x.pcap", "--server", url, "--model", "ports")
+        finally:
+            server.shutdown()
+            thread.join()
+    assert status == 1
+    told = "it is not set" if token is None else "the server refuses it"
+    assert stderr == (
+        f"ids-inference detect: the server at {url} answered {code} to {url}/models: no valid "
+        f"bearer token (the bearer token is read from IDS_DETECT_TOKEN: {told})\n"
+    )
 
 
 def test_an_unknown_model_names_the_ones_there(

@@ -112,6 +112,86 @@ def test_a_file_that_is_no_capture_is_an_error(
     assert "not a pcap or pcapng file" in capsys.readouterr().err
 
 
+def test_a_capture_cut_short_reports_its_skipped_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(capture(CONVERSATION)[:-3])  # the sixth record loses its last bytes
+    assert main([str(cut), "-o", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "6 frames read in " in err
+    assert (
+        " s: 5 IP packets metered, 1 skipped (the file ends inside a packet record (the capture "
+        "was cut short) 1)" in err
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        pytest.param(
+            "nowhere/x.csv", "cannot write '{tmp}/nowhere/x.csv': no folder", id="no folder"
+        ),
+        pytest.param("", "cannot write '{tmp}': it is a folder", id="a folder"),
+        pytest.param(
+            "a-file/x.csv",
+            "cannot write '{tmp}/a-file/x.csv': '{tmp}/a-file' is not a folder",
+            id="a file as the folder",
+        ),
+    ],
+)
+@pytest.mark.parametrize("live_input", [False, True], ids=["files", "interface"])
+def test_an_unwritable_output_stops_before_any_input_opens(
+    output: str,
+    message: str,
+    live_input: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("the capture opened before the output was checked")
+
+    monkeypatch.setattr(live, "LiveCapture", never)
+    (tmp_path / "a-file").write_text("")
+    before = sorted(tmp_path.iterdir())
+    source = ["--interface", "eth9"] if live_input else [str(tmp_path / "absent.pcap")]
+    assert main([*source, "-o", str(tmp_path / output)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ids-inference flows: {message.format(tmp=tmp_path)}")
+    assert len(err.splitlines()) == 1
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("missing", id="a missing file"),
+        pytest.param("folder", id="a folder"),
+        pytest.param("missing second", id="a missing file after a good one"),
+    ],
+)
+def test_an_input_that_cannot_be_read_stops_before_the_output_exists(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / ("folder" if case == "folder" else "nope.pcap")
+    if case == "folder":
+        bad.mkdir()
+    inputs = [str(_capture(tmp_path)), str(bad)] if case == "missing second" else [str(bad)]
+    out = tmp_path / "out.csv"
+    assert main([*inputs, "-o", str(out)]) == 1
+    reason = "it is a folder, not a file" if case == "folder" else "no such file"
+    assert capsys.readouterr().err == f"ids-inference flows: {bad}: cannot open: {reason}\n"
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_no_input_asks_for_files_or_an_interface(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["-o", "x.csv"])
+    assert "error: give capture files or --interface\n" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -243,6 +243,8 @@ def test_a_clean_run_removes_an_old_rejected_file(
         pytest.param("no artifacts", "is not a folder (pass --artifacts", id="no artifacts"),
         pytest.param("broken artifact", "cannot load model 'random_forest'", id="broken artifact"),
         pytest.param("output folder", "cannot write", id="output folder not writable"),
+        pytest.param("no output folder", "/verdicts.parquet': no folder", id="no output folder"),
+        pytest.param("output is a folder", ".parquet': it is a folder", id="output is a folder"),
         pytest.param("output format", "name it .csv or .parquet", id="output extension"),
     ],
 )
@@ -274,13 +276,18 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(
     elif case == "output folder":
         (tmp_path / "a-file").write_text("")
         output = tmp_path / "a-file" / "verdicts.parquet"
+    elif case == "no output folder":
+        output = tmp_path / "nowhere" / "verdicts.parquet"
+    elif case == "output is a folder":
+        output.mkdir()
     elif case == "output format":
         output = output.with_suffix(".json")
     done = score(source, "-o", output, *extra)
     assert done.code == 1
     assert done.err.startswith("ids-inference score: ")
     assert message in done.err
-    assert not list(output.parent.glob("*verdicts*")) if output.parent.is_dir() else True
+    written = output.parent.glob("*verdicts*") if output.parent.is_dir() else []
+    assert not [path for path in written if path.is_file()]
 
 
 @pytest.mark.parametrize("workers", [pytest.param(w, id=w) for w in ("threads", "processes")])
@@ -304,6 +311,15 @@ def test_the_console_script_lists_and_runs_score(
     argv = ["score", str(flows), "-o", str(tmp_path / "o.csv"), "--artifacts", str(repository)]
     assert ids_inference([*argv, "--jobs", "1", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
+    assert len(lines(tmp_path / "o.csv")) == ROWS + 1
+
+
+@pytest.mark.parametrize("quiet", ["--quiet", "-q"])
+def test_quiet_writes_nothing_but_the_output(
+    quiet: str, flows: Path, score: Score, tmp_path: Path
+) -> None:
+    done = score(flows, "-o", tmp_path / "o.csv", quiet)
+    assert (done.code, done.out, done.err) == (0, "", "")
     assert len(lines(tmp_path / "o.csv")) == ROWS + 1
 
 
