@@ -28,6 +28,13 @@ STDIN_NAME = "standard input"
 BATCH_PACKETS = 1 << 15
 
 
+def capture_format(magic: bytes) -> str | None:
+    """`pcap` or `pcapng` when `magic` (a file's first four bytes) opens a capture, else None."""
+    if magic in pcap.MAGICS:
+        return "pcap"
+    return "pcapng" if magic == pcapng.SECTION_MAGIC else None
+
+
 def read_packets(
     path: str | Path,
     skipped: Skipped | None = None,
@@ -63,10 +70,16 @@ def read_packets(
         elif len(magic) < 4:
             raise TruncatedCaptureError(name, f"the file holds {len(magic)} bytes: no capture")
         else:
-            raise NotACaptureError(
-                name, f"not a pcap or pcapng file (it starts with the bytes {magic.hex(' ')})"
-            )
+            raise NotACaptureError(name, _not_a_capture(magic))
         yield from batches if stream else _coalesced(batches, batch_packets)
+
+
+def _not_a_capture(magic: bytes) -> str:
+    found = f"not a pcap or pcapng file (it starts with the bytes {magic.hex(' ')})"
+    if magic == b"PAR1" or magic[:2] == b"\x1f\x8b" or all(32 <= b < 127 for b in magic):
+        # Parquet, gzip or text: most likely flows already; the flow meter reads packets
+        return f"{found}; a flow file? `ids-inference score` scores those"
+    return found
 
 
 def _regular(file: BufferedIOBase) -> bool:

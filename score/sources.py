@@ -20,6 +20,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.capture import capture_format
 from score.errors import ScoreError
 from score.layout import Layout, column_name
 
@@ -68,6 +69,12 @@ def open_source(path: Path) -> Source:
         with path.open("rb") as handle:
             magic = handle.read(4)
             size = path.stat().st_size
+            kind = capture_format(magic)
+            if kind is not None:
+                raise ScoreError(
+                    f"{path}: a packet capture ({kind}), not a flow file: `ids-inference flows` "
+                    "makes its flows, `ids-inference detect` judges them"
+                )
             if magic == _PARQUET_MAGIC:
                 return _parquet_source(path, size)
             if magic[:2] == _GZIP_MAGIC:

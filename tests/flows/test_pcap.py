@@ -109,8 +109,16 @@ def test_a_file_cut_inside_its_header_is_an_error(tmp_path: Path) -> None:
 
 def test_a_file_that_is_no_capture_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, b"Flow ID,Src IP,Src Port\n1,2,3\n", "flows.csv")
-    with pytest.raises(NotACaptureError, match=r"flows\.csv: not a pcap or pcapng file"):
+    with pytest.raises(NotACaptureError, match=r"flows\.csv: not a pcap or pcapng file") as found:
         read_all(path)
+    assert "a flow file? `ids-inference score` scores those" in str(found.value)
+
+
+def test_binary_that_is_no_capture_gets_no_flow_file_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, bytes(range(1, 64)), "blob.bin")
+    with pytest.raises(NotACaptureError, match=r"blob\.bin: not a pcap") as found:
+        read_all(path)
+    assert "flow file" not in str(found.value)
 
 
 def test_a_record_length_past_any_packet_is_an_error_naming_it(tmp_path: Path) -> None:

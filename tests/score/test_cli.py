@@ -15,6 +15,7 @@ import pytest
 from flows.columns import NAMING_TITLES, NAMINGS, name_in
 from ids_inference.cli import main as ids_inference
 from models.make_csv import write_synthetic_csv
+from tests.flows.build import Packet, capture
 from tests.score.conftest import Score
 
 ROWS = 300
@@ -238,6 +239,9 @@ def test_a_clean_run_removes_an_old_rejected_file(
         ),
         pytest.param("no such file", "cannot read it (No such file or directory)", id="no file"),
         pytest.param("folder", "is a folder, not a flow file", id="a folder as input"),
+        pytest.param(
+            "capture", "a packet capture (pcap), not a flow file: `ids-inference flows`", id="pcap"
+        ),
         pytest.param("unknown model", "unknown model 'nope': the repository", id="unknown model"),
         pytest.param("no version", "model 'xgboost' has no version 9", id="unknown version"),
         pytest.param("no artifacts", "is not a folder (pass --artifacts", id="no artifacts"),
@@ -262,6 +266,9 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(
         source = tmp_path / "absent.csv"
     elif case == "folder":
         source = tmp_path
+    elif case == "capture":
+        source = tmp_path / "capture.pcap"
+        source.write_bytes(capture([Packet(0), Packet(0).reversed(0.001)]))
     elif case == "unknown model":
         extra = ["--model", "nope"]
     elif case == "no version":
