@@ -17,7 +17,8 @@ keeps the model's verdict; so does any flow that carries payload or a SYN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from itertools import repeat
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,13 +41,13 @@ _BWD_BYTES = FEATURE_NAMES.index("Total Length of Bwd Packets")
 _DURATION = FEATURE_NAMES.index("Flow Duration")
 
 Key = tuple[int, ...]
+Rows = np.ndarray[Any, np.dtype[np.intp]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Ended:
+class _Ended(NamedTuple):
     end_us: int
     label: str
-    probabilities: Any  # float32 [n_classes]
+    probabilities: list[float]  # one per class
     flow: str  # its Flow ID and start: what the alert of a continuation points at
     start_us: int
 
@@ -59,14 +60,18 @@ class Continuations:
     parents: list[tuple[str, int]]  # (Flow ID, start in microseconds) of each one's connection
 
 
-def _keys(batch: FlowBatch) -> list[Key]:
-    """Each flow's connection, the same whichever side sent first."""
-    src = zip(batch.src_hi.tolist(), batch.src_lo.tolist(), batch.src_port.tolist(), strict=True)
-    dst = zip(batch.dst_hi.tolist(), batch.dst_lo.tolist(), batch.dst_port.tolist(), strict=True)
-    return [
-        (protocol, *min(a, b), *max(a, b))
-        for protocol, a, b in zip(batch.protocol.tolist(), src, dst, strict=True)
-    ]
+def _keys(batch: FlowBatch, rows: Rows) -> list[Key]:
+    """The connection of each flow in `rows`, the same whichever side sent first: (TCP, the
+    lower end's address and port, the higher end's)."""
+    src = [batch.src_hi[rows], batch.src_lo[rows], batch.src_port[rows]]
+    dst = [batch.dst_hi[rows], batch.dst_lo[rows], batch.dst_port[rows]]
+    # src <= dst in (high, low, port) order, column by column from the last
+    src_first = src[2] <= dst[2]
+    for s, d in ((src[1], dst[1]), (src[0], dst[0])):
+        src_first = (s < d) | ((s == d) & src_first)
+    lower = [np.where(src_first, s, d).tolist() for s, d in zip(src, dst, strict=True)]
+    higher = [np.where(src_first, d, s).tolist() for s, d in zip(src, dst, strict=True)]
+    return list(zip(repeat(TCP), *lower, *higher))
 
 
 class ConnectionVerdicts:
@@ -81,51 +86,51 @@ class ConnectionVerdicts:
         self.changed = 0  # of which differed from the model's own
 
     def apply(self, batch: FlowBatch, verdicts: Verdicts) -> tuple[Verdicts, Continuations]:
-        if not len(batch) or not (batch.protocol == TCP).any():
-            return verdicts, Continuations([], [])
         features = batch.features
+        tcp = batch.protocol == TCP
         bare = (
-            (batch.protocol == TCP)
+            tcp
             & (features[:, _SYN] == 0)
             & (features[:, _FWD_BYTES] == 0)
             & (features[:, _BWD_BYTES] == 0)
-        ).tolist()
-        fin = ((batch.protocol == TCP) & (features[:, _FIN] > 0)).tolist()
-        starts = batch.start_us.tolist()
-        ends = (batch.start_us + np.maximum(features[:, _DURATION], 0).astype(np.int64)).tolist()
-        keys = _keys(batch)
-        flow_ids: list[str] | None = None
+        )
+        fin = tcp & (features[:, _FIN] > 0)
+        # Only bare flows and FIN flows take part, in order of start: a connection's FIN flow
+        # began before its end's flow, whether the two arrive in one batch or in two.
+        rows = np.flatnonzero(bare | fin)
+        if not len(rows):
+            return verdicts, Continuations([], [])
+        rows = rows[np.argsort(batch.start_us[rows], kind="stable")]
+        starts = batch.start_us[rows]
+        ends = (starts + np.maximum(features[rows, _DURATION], 0).astype(np.int64)).tolist()
+        fin_ids = iter(batch.take(rows[fin[rows]]).flow_ids())
         labels = list(verdicts.labels)
-        probabilities = verdicts.probabilities
-        copied = False
-        rows: list[int] = []
+        probabilities = verdicts.probabilities.copy()
+        taken: list[int] = []
         parents: list[tuple[str, int]] = []
-        # In order of start: a connection's FIN flow began before its end's flow, whether the
-        # two arrive in one batch or in two.
-        for i in np.argsort(batch.start_us, kind="stable").tolist():
-            key = keys[i]
-            if bare[i]:
-                parent = self.ended.get(key)
-                if parent is not None and parent.end_us <= starts[i] < parent.end_us + (
-                    self.horizon_us
-                ):
-                    if not copied:
-                        probabilities, copied = probabilities.copy(), True
-                    self.changed += labels[i] != parent.label
-                    self.taken += 1
-                    labels[i] = parent.label
-                    probabilities[i] = parent.probabilities
-                    rows.append(i)
-                    parents.append((parent.flow, parent.start_us))
-            if fin[i]:
-                if flow_ids is None:
-                    flow_ids = batch.flow_ids()
+        for i, key, start, end, is_bare, is_fin, row_probabilities in zip(
+            rows.tolist(),
+            _keys(batch, rows),
+            starts.tolist(),
+            ends,
+            bare[rows].tolist(),
+            fin[rows].tolist(),
+            probabilities[rows].tolist(),
+            strict=True,
+        ):
+            parent = self.ended.get(key) if is_bare else None
+            if parent is not None and parent.end_us <= start < parent.end_us + self.horizon_us:
+                self.changed += labels[i] != parent.label
+                labels[i], row_probabilities = parent.label, parent.probabilities
+                probabilities[i] = row_probabilities
+                taken.append(i)
+                parents.append((parent.flow, parent.start_us))
+            if is_fin:
                 self.ended.pop(key, None)  # re-inserted last: the dict stays in order of end
-                self.ended[key] = _Ended(
-                    ends[i], labels[i], probabilities[i].copy(), flow_ids[i], starts[i]
-                )
-        self._forget(max(starts))
-        return Verdicts(labels, probabilities), Continuations(rows, parents)
+                self.ended[key] = _Ended(end, labels[i], row_probabilities, next(fin_ids), start)
+        self.taken += len(taken)
+        self._forget(int(starts.max()))
+        return Verdicts(labels, probabilities), Continuations(taken, parents)
 
     def _forget(self, now_us: int) -> None:
         """Drop the connections too old to be continued, and the oldest beyond the bound."""

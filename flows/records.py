@@ -55,6 +55,10 @@ class FlowBatch:
             }
         )
 
+    def take(self, rows: Array) -> FlowBatch:
+        """The flows at `rows` (indices or a mask), in that order."""
+        return FlowBatch(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def src_ips(self) -> list[str]:
         return _addresses(self.family, self.src_hi, self.src_lo)
 
