@@ -38,10 +38,9 @@ from detect.verdicts import Scorer
 from flows.errors import FlowsError
 from flows.inputs import add_arguments, check_arguments, open_stream
 from flows.paths import output_problem
+from flows.progress import Progress
 from flows.stream import FlowStream
 from server.settings import default_artifacts, default_model
-
-PROGRESS_EVERY_S = 0.5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,36 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     return parser
-
-
-class _Progress:
-    """`detect: 12,000 packets, 800 flows, 3 alerts, 52,000 packets/s` on stderr, at most twice a
-    second on a terminal, every 10 s otherwise."""
-
-    def __init__(self, stream: FlowStream, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.began = self.shown = time.monotonic()
-        self.tty = sys.stderr.isatty()
-
-    def update(self, flows: int, written: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.shown < (PROGRESS_EVERY_S if self.tty else 10.0):
-            return
-        self.shown = now
-        current = self.stream.current
-        packets = self.stream.counts.packets + (current.counts.packets if current else 0)
-        rate = packets / max(now - self.began, 1e-9)
-        line = (
-            f"detect: {packets:,} packets, {flows:,} flows, {written:,} alerts, "
-            f"{rate:,.0f} packets/s"
-        )
-        sys.stderr.write(f"\r{line}" if self.tty else f"{line}\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.tty and time.monotonic() - self.began >= PROGRESS_EVERY_S:
-            sys.stderr.write("\n")
 
 
 def _scorer(args: argparse.Namespace) -> Scorer:
@@ -228,7 +197,7 @@ def _run(
             file = stack.enter_context(_opened(partial, output))
             stack.callback(partial.unlink, missing_ok=True)
         writer = AlertWriter(file, flush=live or output == "-") if file is not None else None
-        shown = _Progress(stream, progress and not live)
+        shown = Progress("detect", stream, progress and not live)
         for batch in stream:
             verdicts = scorer.score(batch.features)
             continued = None
@@ -246,7 +215,7 @@ def _run(
                         continued,
                     )
                 )
-            shown.update(summary.flows, writer.written if writer else 0)
+            shown.update(flows=summary.flows, alerts=writer.written if writer else 0)
         shown.done()
         if partial is not None and not stream.errors:
             file.close()  # type: ignore[union-attr]

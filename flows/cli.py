@@ -29,10 +29,9 @@ from flows.errors import FlowsError
 from flows.inputs import add_arguments, check_arguments, open_stream
 from flows.labelling import LabelRuleError, Rule, label_flows
 from flows.paths import output_problem
+from flows.progress import Progress
 from flows.records import FlowBatch
 from flows.stream import FlowStream
-
-PROGRESS_EVERY_S = 0.5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,35 +124,6 @@ def _rules(parser: argparse.ArgumentParser, given: list[dict[str, object]] | Non
         except LabelRuleError as error:
             parser.error(str(error))
     return rules
-
-
-class _Progress:
-    def __init__(self, stream: FlowStream, out: TextIO, enabled: bool) -> None:
-        self.stream = stream
-        self.out = out
-        self.enabled = enabled
-        self.began = time.monotonic()
-        self.shown = self.began
-        self.tty = out.isatty()
-
-    def packets(self) -> int:
-        current = self.stream.current
-        return self.stream.counts.packets + (current.counts.packets if current else 0)
-
-    def update(self, flows: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.shown < (PROGRESS_EVERY_S if self.tty else 10.0):
-            return
-        self.shown = now
-        packets = self.packets()
-        rate = packets / max(now - self.began, 1e-9)
-        line = f"flows: {packets:,} packets, {flows:,} flows, {rate:,.0f} packets/s"
-        self.out.write(f"\r{line}" if self.tty else f"{line}\n")
-        self.out.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.tty:
-            self.out.write("\n")
 
 
 def summary(stream: FlowStream, written: int, seconds: float) -> str:
@@ -264,12 +234,12 @@ def _rows(
     flush: bool,
 ) -> int:
     writer = CsvWriter(file, naming, labelled=bool(rules))
-    shown = _Progress(stream, sys.stderr, progress)
+    shown = Progress("flows", stream, progress)
     batch: FlowBatch
     for batch in stream:
         writer.write(batch, label_flows(batch, rules) if rules else None)
         if flush:
             file.flush()
-        shown.update(writer.rows)
+        shown.update(flows=writer.rows)
     shown.done()
     return writer.rows
