@@ -14,8 +14,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.detect.port_model import LOW_PORTS
 from tests.detect.test_live import _lines
 from tests.flows.netns import run_beside_traffic
-from tests.flows.parity import run_cfm_folder
-from tests.flows.reference import cfm_path
+from tests.flows.reference import cfm_path, run_cfm_folder
 
 SCENARIO = "mixed"  # a SYN scan of ports 1-300 beside web pages and UDP exchanges
 FILTER = "host 127.0.0.2"  # what the tool's tcpdump records

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,22 +11,9 @@ from flows.columns import CICFLOWMETER, canonical, header
 from flows.javafmt import java_timestamp
 from models.features import FEATURE_NAMES, INTEGER_FEATURES
 from tests.flows.build import Flow
-from tests.flows.reference import cfm_path
 
 RELATIVE = 1e-9
 _INTEGERS = frozenset(INTEGER_FEATURES)
-
-
-def run_cfm_folder(pcaps: Path, out: Path) -> None:
-    """`cfm` on every capture of a folder, in one JVM: `out/<name>_Flow.csv` for each."""
-    done = subprocess.run(
-        [str(cfm_path()), str(pcaps), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def reference_flows(path: Path) -> list[Flow]:

@@ -23,17 +23,23 @@ def cfm_path() -> Path:
     return path
 
 
-def run_cfm(pcap: Path, out_dir: Path) -> list[dict[str, str]]:
-    """The reference's flows for `pcap`, one dict per CSV row (a flow needs 2 packets in it)."""
+def run_cfm_folder(pcaps: Path, out: Path) -> None:
+    """`cfm` on a capture, or on every capture of a folder in one JVM: `out/<name>_Flow.csv`
+    for each."""
     done = subprocess.run(
-        [str(cfm_path()), str(pcap), str(out_dir)],
+        [str(cfm_path()), str(pcaps), str(out)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         check=False,
     )
-    csv_path = out_dir / f"{pcap.name}_Flow.csv"
     assert done.returncode == 0, done.stdout + done.stderr
-    assert csv_path.is_file(), done.stdout + done.stderr
+
+
+def run_cfm(pcap: Path, out_dir: Path) -> list[dict[str, str]]:
+    """The reference's flows for `pcap`, one dict per CSV row (a flow needs 2 packets in it)."""
+    run_cfm_folder(pcap, out_dir)
+    csv_path = out_dir / f"{pcap.name}_Flow.csv"
+    assert csv_path.is_file(), f"cfm wrote no {csv_path}"
     with csv_path.open(newline="") as file:
         return list(csv.DictReader(file))

@@ -18,8 +18,8 @@ from models.features import FEATURE_NAMES
 from tests.conftest import PROJECT_ROOT
 from tests.flows.build import Flow
 from tests.flows.netns import run_beside_traffic
-from tests.flows.parity import RELATIVE, reference_flows, run_cfm_folder
-from tests.flows.reference import cfm_path
+from tests.flows.parity import RELATIVE, reference_flows
+from tests.flows.reference import cfm_path, run_cfm_folder
 
 SCENARIO = "mixed"  # web pages, UDP exchanges and a SYN scan at once: TCP, UDP, FIN, RST
 FILTER = "host 127.0.0.2"  # what the tool's tcpdump records

@@ -18,8 +18,8 @@ from benchmarks import shared
 from flows.records import FlowBatch
 from flows.stream import read_flows
 from tests.flows.build import Flow, flows_of
-from tests.flows.parity import differences, reference_flows, run_cfm_folder
-from tests.flows.reference import cfm_path
+from tests.flows.parity import differences, reference_flows
+from tests.flows.reference import cfm_path, run_cfm_folder
 
 SCENARIOS = ("web", "portscan", "connectscan", "slowloris", "flood", "synflood", "udp", "mixed")
 SHARED = sorted(path.stem for path in shared.pcaps_dir().glob("*.pcap")) or ["web"]

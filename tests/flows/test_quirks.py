@@ -16,8 +16,8 @@ import pytest
 from flows.meter import FlowMeter
 from flows.packets import ACK, FIN, PSH, RST, SYN, UDP, URG
 from tests.flows.build import A, B, Flow, Packet, batch, capture, meter
-from tests.flows.parity import differences, reference_flows, run_cfm_folder
-from tests.flows.reference import cfm_path
+from tests.flows.parity import differences, reference_flows
+from tests.flows.reference import cfm_path, run_cfm_folder
 
 # Each case: the packets of each `FlowMeter.add` call (the capture holds them all, in order).
 CASES: dict[str, tuple[Sequence[Packet], ...]] = {}
