@@ -63,10 +63,10 @@ def read_packets(
     with opened as file:
         stream = not _regular(file)
         magic = file.read(4)  # a pipe cannot seek back: the readers take these bytes as read
-        if magic in pcap.MAGICS:
-            batches = pcap.read(file, name, skipped, chunk_bytes, prefix=magic, stream=stream)
-        elif magic == pcapng.SECTION_MAGIC:
-            batches = pcapng.read(file, name, skipped, chunk_bytes, prefix=magic, stream=stream)
+        kind = capture_format(magic)
+        if kind is not None:
+            reader = pcap.read if kind == "pcap" else pcapng.read
+            batches = reader(file, name, skipped, chunk_bytes, prefix=magic, stream=stream)
         elif len(magic) < 4:
             raise TruncatedCaptureError(name, f"the file holds {len(magic)} bytes: no capture")
         else:
